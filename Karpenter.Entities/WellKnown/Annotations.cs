@@ -1,0 +1,27 @@
+namespace Karpenter.Entities.WellKnown;
+
+/// <summary>Annotation keys, exactly as upstream Karpenter v1 spells them.</summary>
+public static class Annotations
+{
+    /// <summary>On a Pod, Node or NodeClaim: <c>"true"</c> blocks voluntary disruption; on a Pod a duration protects it for that long after it starts.</summary>
+    public const string DoNotDisrupt = "karpenter.sh/do-not-disrupt";
+    public const string NodePoolHash = "karpenter.sh/nodepool-hash";
+    public const string NodePoolHashVersion = "karpenter.sh/nodepool-hash-version";
+    public const string NodeClaimTerminationTimestamp = "karpenter.sh/nodeclaim-termination-timestamp";
+    public const string NodeClaimMinValuesRelaxed = "karpenter.sh/nodeclaim-min-values-relaxed";
+    public const string RequestedDraDrivers = "karpenter.sh/requested-dra-drivers";
+    public const string ProviderCompatibility = "compatibility.karpenter.sh/provider";
+    public const string PriceOverlayApplied = "karpenter.sh/price-overlay-applied";
+    public const string CapacityOverlayApplied = "karpenter.sh/capacity-overlay-applied";
+
+    public const string Ec2NodeClassHash = "karpenter.k8s.aws/ec2nodeclass-hash";
+    public const string Ec2NodeClassHashVersion = "karpenter.k8s.aws/ec2nodeclass-hash-version";
+    public const string InstanceTagged = "karpenter.k8s.aws/tagged";
+    public const string InstanceProfileName = "karpenter.k8s.aws/instance-profile-name";
+
+    /// <summary>The value of <see cref="NodePoolHashVersion"/> this implementation writes (upstream v1: <c>v3</c>).</summary>
+    public const string NodePoolHashVersionValue = "v3";
+
+    /// <summary>The value of <see cref="Ec2NodeClassHashVersion"/> this implementation writes (upstream v1: <c>v6</c>).</summary>
+    public const string Ec2NodeClassHashVersionValue = "v6";
+}
