@@ -1,16 +1,14 @@
 using Amazon.EC2.Model;
 using Karpenter.Aws.Amis;
 using Karpenter.Aws.LaunchTemplates.UserData;
+using Karpenter.Core.CloudProvider;
+using Karpenter.Core.Scheduling;
 
 namespace Karpenter.Aws.InstanceTypes;
 
-/// <summary>Resource names of the AWS allocatable model.</summary>
-public static class ResourceNames
+/// <summary>The extended resources EC2 instances offer, as the AWS device plugins and VPC resource controller name them.</summary>
+public static class AwsResourceNames
 {
-    public const string Cpu = "cpu";
-    public const string Memory = "memory";
-    public const string EphemeralStorage = "ephemeral-storage";
-    public const string Pods = "pods";
     public const string AwsPodEni = "vpc.amazonaws.com/pod-eni";
     public const string Efa = "vpc.amazonaws.com/efa";
     public const string NvidiaGpu = "nvidia.com/gpu";
@@ -46,28 +44,24 @@ public sealed record AllocatableInputs
     public Func<string, VpcLimits?>? VpcLimits { get; init; }
 }
 
-/// <summary>Capacity, the three overheads and what remains for pods. Values are in base units (cores, bytes, counts).</summary>
-public sealed record InstanceTypeResources(
-    IReadOnlyDictionary<string, decimal> Capacity,
-    IReadOnlyDictionary<string, decimal> KubeReserved,
-    IReadOnlyDictionary<string, decimal> SystemReserved,
-    IReadOnlyDictionary<string, decimal> EvictionThreshold)
+/// <summary>Capacity and the three overheads (in the scheduler's units: millicores, bytes, counts).</summary>
+public sealed record InstanceTypeResources(Resources Capacity, InstanceTypeOverhead Overhead)
 {
-    /// <summary>capacity − (kube-reserved + system-reserved + eviction threshold), per resource.</summary>
-    public IReadOnlyDictionary<string, decimal> Allocatable { get; } = Subtract(Capacity, KubeReserved, SystemReserved, EvictionThreshold);
-
-    private static Dictionary<string, decimal> Subtract(IReadOnlyDictionary<string, decimal> capacity,
-        params IReadOnlyDictionary<string, decimal>[] overheads)
+    /// <summary>capacity − (kube-reserved + system-reserved + eviction threshold), never below zero, as <see cref="InstanceType"/> does.</summary>
+    public Resources Allocatable
     {
-        var result = capacity.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
-        foreach (var overhead in overheads)
+        get
         {
-            foreach (var (name, value) in overhead)
+            var r = Capacity - Overhead.Total;
+            foreach (var name in r.Names.ToList())
             {
-                result[name] = result.GetValueOrDefault(name) - value;
+                if (r.Get(name) < 0)
+                {
+                    r = r.With(name, 0);
+                }
             }
+            return r;
         }
-        return result;
     }
 }
 
@@ -78,43 +72,36 @@ public sealed record InstanceTypeResources(
 /// </summary>
 public static class AllocatableModel
 {
-    private const decimal Mi = 1024m * 1024;
-    private const decimal Gi = Mi * 1024;
+    private const long Mi = 1024L * 1024;
+    private const long Gi = Mi * 1024;
 
     public static InstanceTypeResources Compute(InstanceTypeInfo info, AllocatableInputs inputs)
     {
         ArgumentNullException.ThrowIfNull(info);
         ArgumentNullException.ThrowIfNull(inputs);
-        var cpu = (decimal)(info.VCpuInfo?.DefaultVCpus ?? 0);
+        var cpus = info.VCpuInfo?.DefaultVCpus ?? 0;
         var memory = Memory(info, inputs.VmMemoryOverheadPercent);
         var storage = EphemeralStorage(info, inputs);
         var pods = Pods(info, inputs);
-        var capacity = new Dictionary<string, decimal>(StringComparer.Ordinal)
-        {
-            [ResourceNames.Cpu] = cpu,
-            [ResourceNames.Memory] = memory,
-            [ResourceNames.EphemeralStorage] = storage,
-            [ResourceNames.Pods] = pods,
-            [ResourceNames.AwsPodEni] = inputs.VpcLimits?.Invoke(info.InstanceType?.Value ?? "") is { TrunkingCompatible: true } limits
-                ? limits.BranchInterfaces : 0,
-            [ResourceNames.NvidiaGpu] = Gpus(info, "NVIDIA"),
-            [ResourceNames.AmdGpu] = Gpus(info, "AMD"),
-            [ResourceNames.HabanaGaudi] = Gpus(info, "Habana"),
-            [ResourceNames.AwsNeuron] = info.NeuronInfo?.NeuronDevices?.Sum(d => d.Count ?? 0) ?? 0,
-            [ResourceNames.AwsNeuronCore] = info.NeuronInfo?.NeuronDevices is { Count: > 0 } devices
-                ? (devices[0].Count ?? 0) * (devices[0].CoreInfo?.Count ?? 0) : 0,
-            [ResourceNames.Efa] = info.NetworkInfo?.EfaInfo?.MaximumEfaInterfaces ?? 0,
-        };
+        var capacity = new Resources(cpus * 1000L, memory, pods, storage)
+            .With(AwsResourceNames.AwsPodEni, inputs.VpcLimits?.Invoke(info.InstanceType?.Value ?? "") is { TrunkingCompatible: true } limits
+                ? limits.BranchInterfaces : 0)
+            .With(AwsResourceNames.NvidiaGpu, Gpus(info, "NVIDIA"))
+            .With(AwsResourceNames.AmdGpu, Gpus(info, "AMD"))
+            .With(AwsResourceNames.HabanaGaudi, Gpus(info, "Habana"))
+            .With(AwsResourceNames.AwsNeuron, info.NeuronInfo?.NeuronDevices?.Sum(d => d.Count ?? 0) ?? 0)
+            .With(AwsResourceNames.AwsNeuronCore, info.NeuronInfo?.NeuronDevices is { Count: > 0 } devices
+                ? (devices[0].Count ?? 0) * (devices[0].CoreInfo?.Count ?? 0) : 0)
+            .With(AwsResourceNames.Efa, info.NetworkInfo?.EfaInfo?.MaximumEfaInterfaces ?? 0);
         var reservedPods = inputs.Family.UsesEniLimitedMemoryOverhead ? EniLimitedPods(info, 0) : pods;
-        return new InstanceTypeResources(
-            capacity,
-            KubeReserved(cpu, reservedPods, inputs.Kubelet.KubeReserved),
+        return new InstanceTypeResources(capacity, new InstanceTypeOverhead(
+            KubeReserved(cpus, reservedPods, inputs.Kubelet.KubeReserved),
             Parse(inputs.Kubelet.SystemReserved),
-            EvictionThreshold(memory, storage, inputs.Kubelet.EvictionHard));
+            EvictionThreshold(memory, storage, inputs.Kubelet.EvictionHard)));
     }
 
     /// <summary>MiB − 64 MiB on Graviton, minus ⌈overhead × memory⌉ MiB.</summary>
-    public static decimal Memory(InstanceTypeInfo info, double vmMemoryOverheadPercent)
+    public static long Memory(InstanceTypeInfo info, double vmMemoryOverheadPercent)
     {
         ArgumentNullException.ThrowIfNull(info);
         var mib = info.MemoryInfo?.SizeInMiB ?? 0;
@@ -156,13 +143,13 @@ public static class AllocatableModel
     }
 
     /// <summary>RAID0 instance store, else the root or ephemeral block device of the NodeClass, else the family default.</summary>
-    public static decimal EphemeralStorage(InstanceTypeInfo info, AllocatableInputs inputs)
+    public static long EphemeralStorage(InstanceTypeInfo info, AllocatableInputs inputs)
     {
         ArgumentNullException.ThrowIfNull(info);
         ArgumentNullException.ThrowIfNull(inputs);
         if (inputs.InstanceStorePolicy == "RAID0" && info.InstanceStorageInfo?.TotalSizeInGB is { } gb)
         {
-            return gb * 1_000_000_000m;
+            return gb * 1_000_000_000L;
         }
         var family = inputs.Family;
         if (inputs.BlockDevices.Count > 0)
@@ -185,9 +172,9 @@ public static class AllocatableModel
 
     /// <summary>CPU: 6% of the first core, 1% of the second, 0.5% of the next two, 0.25% of the rest (each range truncated to
     /// whole millicores); memory <c>11 × pods + 255</c> MiB; ephemeral storage 1Gi; then the NodeClass's kubeReserved wins.</summary>
-    public static Dictionary<string, decimal> KubeReserved(decimal cpus, int pods, IReadOnlyDictionary<string, string>? overrides)
+    public static Resources KubeReserved(int cpus, int pods, IReadOnlyDictionary<string, string>? overrides)
     {
-        var millis = (long)(cpus * 1000);
+        var millis = cpus * 1000L;
         long reservedMillis = 0;
         foreach (var (start, end, fraction) in new (long, long, double)[]
         {
@@ -200,43 +187,34 @@ public static class AllocatableModel
                 reservedMillis += (long)(range * fraction);
             }
         }
-        var result = new Dictionary<string, decimal>(StringComparer.Ordinal)
+        var result = new Resources(reservedMillis, ((11L * pods) + 255) * Mi, 0, Gi);
+        foreach (var (name, value) in overrides ?? new Dictionary<string, string>())
         {
-            [ResourceNames.Cpu] = reservedMillis / 1000m,
-            [ResourceNames.Memory] = ((11m * pods) + 255) * Mi,
-            [ResourceNames.EphemeralStorage] = Gi,
-        };
-        foreach (var (name, value) in Parse(overrides))
-        {
-            result[name] = value;
+            result = result.With(name, Resources.ToUnit(name, Core.Scheduling.Quantity.Parse(value)));
         }
         return result;
     }
 
     /// <summary>100Mi of memory and ⌈10%⌉ of ephemeral storage, each replaced by <c>evictionHard</c>'s <c>memory.available</c> /
     /// <c>nodefs.available</c> (a quantity, or a percentage of capacity; 100% means disabled). <c>evictionSoft</c> does not count.</summary>
-    public static Dictionary<string, decimal> EvictionThreshold(decimal memory, decimal storage, IReadOnlyDictionary<string, string>? evictionHard)
+    public static Resources EvictionThreshold(long memory, long storage, IReadOnlyDictionary<string, string>? evictionHard)
     {
-        var result = new Dictionary<string, decimal>(StringComparer.Ordinal)
-        {
-            [ResourceNames.Memory] = 100 * Mi,
-            [ResourceNames.EphemeralStorage] = Math.Ceiling(storage / 100 * 10),
-        };
+        var result = new Resources(0, 100 * Mi, 0, (long)Math.Ceiling(storage / 100m * 10));
         if (evictionHard is not null)
         {
             if (evictionHard.TryGetValue("memory.available", out var m))
             {
-                result[ResourceNames.Memory] = Signal(memory, m);
+                result = result.With(ResourceNames.Memory, Signal(ResourceNames.Memory, memory, m));
             }
             if (evictionHard.TryGetValue("nodefs.available", out var n))
             {
-                result[ResourceNames.EphemeralStorage] = Signal(storage, n);
+                result = result.With(ResourceNames.EphemeralStorage, Signal(ResourceNames.EphemeralStorage, storage, n));
             }
         }
         return result;
     }
 
-    private static decimal Signal(decimal capacity, string value)
+    private static long Signal(string name, long capacity, string value)
     {
         if (value.EndsWith('%'))
         {
@@ -245,13 +223,13 @@ public static class AllocatableModel
             {
                 percent = 0;
             }
-            return Math.Ceiling(capacity / 100 * percent);
+            return (long)Math.Ceiling(capacity / 100m * percent);
         }
-        return Quantity.Parse(value);
+        return Resources.ToUnit(name, Core.Scheduling.Quantity.Parse(value));
     }
 
-    private static Dictionary<string, decimal> Parse(IReadOnlyDictionary<string, string>? values) =>
-        values?.ToDictionary(v => v.Key, v => Quantity.Parse(v.Value), StringComparer.Ordinal) ?? new(StringComparer.Ordinal);
+    private static Resources Parse(IReadOnlyDictionary<string, string>? values) =>
+        values is null ? Resources.None : Resources.Parse(values);
 
     private static int Gpus(InstanceTypeInfo info, string manufacturer) =>
         info.GpuInfo?.Gpus?.Where(g => g.Manufacturer == manufacturer).Sum(g => g.Count ?? 0) ?? 0;

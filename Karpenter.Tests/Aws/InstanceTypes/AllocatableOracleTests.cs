@@ -1,6 +1,7 @@
 using System.Globalization;
 using Karpenter.Aws.Amis;
 using Karpenter.Aws.InstanceTypes;
+using Karpenter.Core.Scheduling;
 using Xunit.Abstractions;
 
 namespace Karpenter.Tests.Aws.InstanceTypes;
@@ -15,8 +16,8 @@ public sealed class AllocatableOracleTests(ITestOutputHelper output)
     /// <c>vpc.amazonaws.com/efa</c> and <c>aws.amazon.com/neuroncore</c> cannot be checked from it.</summary>
     private static readonly string[] Compared =
     [
-        ResourceNames.Cpu, ResourceNames.Memory, ResourceNames.EphemeralStorage, ResourceNames.Pods, ResourceNames.AwsPodEni,
-        ResourceNames.NvidiaGpu, ResourceNames.AmdGpu, ResourceNames.AwsNeuron,
+        ResourceNames.Cpu, ResourceNames.Memory, ResourceNames.EphemeralStorage, ResourceNames.Pods, AwsResourceNames.AwsPodEni,
+        AwsResourceNames.NvidiaGpu, AwsResourceNames.AmdGpu, AwsResourceNames.AwsNeuron,
     ];
 
     [Fact]
@@ -45,7 +46,7 @@ public sealed class AllocatableOracleTests(ITestOutputHelper output)
                 exactCore++;
                 continue;
             }
-            if (diffs.All(d => d.Name == ResourceNames.AwsPodEni) && !oracle.ContainsKey(ResourceNames.AwsPodEni)
+            if (diffs.All(d => d.Name == AwsResourceNames.AwsPodEni) && !oracle.ContainsKey(AwsResourceNames.AwsPodEni)
                 && record.Bool("trunking_compatible"))
             {
                 // The documentation page predates the VPC-limits table: it lists no branch ENIs for these newer types.
@@ -92,7 +93,7 @@ public sealed class AllocatableOracleTests(ITestOutputHelper output)
         };
         var allocatable = AllocatableModel.Compute(info, inputs).Allocatable;
         return Compared
-            .Select(name => (name, expected: oracle.TryGetValue(name, out var q) ? Quantity.Parse(q) : 0m, actual: allocatable[name]))
+            .Select(name => (name, expected: oracle.TryGetValue(name, out var q) ? Resources.ToUnit(name, Quantity.Parse(q)) : 0L, actual: allocatable.Get(name)))
             .Where(d => d.expected != d.actual)
             .Select(d => (d.name, $"{d.name} expected {d.expected.ToString(CultureInfo.InvariantCulture)} got {d.actual.ToString(CultureInfo.InvariantCulture)}"))
             .ToList();
@@ -110,9 +111,9 @@ public sealed class AllocatableOracleTests(ITestOutputHelper output)
             NetworkInfo = new() { MaximumNetworkInterfaces = 4, Ipv4AddressesPerInterface = 15 },
         };
         var allocatable = AllocatableModel.Compute(info, new AllocatableInputs { Family = AmiFamily.AL2023 }).Allocatable;
-        Assert.Equal(7.910m, allocatable[ResourceNames.Cpu]);
-        Assert.Equal(14103m * 1024 * 1024, allocatable[ResourceNames.Memory]);
-        Assert.Equal(58m, allocatable[ResourceNames.Pods]);
-        Assert.Equal(17m * 1024 * 1024 * 1024, allocatable[ResourceNames.EphemeralStorage]);
+        Assert.Equal(7910, allocatable.CpuMilli);
+        Assert.Equal(14103L * 1024 * 1024, allocatable.Memory);
+        Assert.Equal(58, allocatable.Pods);
+        Assert.Equal(17L * 1024 * 1024 * 1024, allocatable.EphemeralStorage);
     }
 }
