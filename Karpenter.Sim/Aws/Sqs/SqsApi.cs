@@ -126,14 +126,16 @@ internal sealed class SqsApi(AwsWorld world) : IAwsApi
         if (max is < 1 or > 10)
         {
             throw new AwsServiceException("InvalidParameterValue",
-                $"Value {max} for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.") { QueryErrorCode = "InvalidParameterValue" };
+                $"Value {max} for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.")
+            { QueryErrorCode = "InvalidParameterValue" };
         }
 
         var wait = Json.Int(json, "WaitTimeSeconds");
         if (wait is < 0 or > 20)
         {
             throw new AwsServiceException("InvalidParameterValue",
-                $"Value {wait} for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20, if provided.") { QueryErrorCode = "InvalidParameterValue" };
+                $"Value {wait} for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20, if provided.")
+            { QueryErrorCode = "InvalidParameterValue" };
         }
 
         var attributeNames = Json.Strings(json, "AttributeNames").Concat(Json.Strings(json, "MessageSystemAttributeNames")).ToHashSet(StringComparer.Ordinal);

@@ -127,7 +127,10 @@ public sealed class Ec2DescribeTests
         h.Emulator.World.SetSpotPrice("m5.large", "us-east-1a", 0.5);
         var latest = await h.Ec2.DescribeSpotPriceHistoryAsync(new DescribeSpotPriceHistoryRequest
         {
-            InstanceTypes = ["m5.large"], AvailabilityZone = "us-east-1a", ProductDescriptions = ["Linux/UNIX"], StartTime = h.Clock.GetUtcNow().UtcDateTime,
+            InstanceTypes = ["m5.large"],
+            AvailabilityZone = "us-east-1a",
+            ProductDescriptions = ["Linux/UNIX"],
+            StartTime = h.Clock.GetUtcNow().UtcDateTime,
         });
         Assert.Equal("0.500000", Assert.Single(latest.SpotPriceHistory).Price);
     }

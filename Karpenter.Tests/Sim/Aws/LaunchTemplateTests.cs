@@ -53,7 +53,8 @@ public sealed class LaunchTemplateTests
 
         var version = Assert.Single((await h.Ec2.DescribeLaunchTemplateVersionsAsync(new DescribeLaunchTemplateVersionsRequest
         {
-            LaunchTemplateId = created.LaunchTemplateId, Versions = ["$Latest"],
+            LaunchTemplateId = created.LaunchTemplateId,
+            Versions = ["$Latest"],
         })).LaunchTemplateVersions);
         Assert.Equal(userData, version.LaunchTemplateData.UserData);
         Assert.Equal("required", version.LaunchTemplateData.MetadataOptions.HttpTokens.Value);
