@@ -1,3 +1,20 @@
-// Benchmarks are programs that print figures; verbs (scheduling, consolidation, kubeapi) arrive with their issues.
-Console.Error.WriteLine("karpenter-bench: no benchmark is built yet.");
-return 2;
+using Karpenter.Benchmarks.Scheduling;
+
+// Benchmarks are programs that print figures. Each verb is one entry of this table; add yours here.
+var verbs = new Dictionary<string, (string Help, Func<string[], Task<int>> Run)>(StringComparer.Ordinal)
+{
+    ["scheduling"] = ("upstream's scheduling benchmark plus real-catalog workloads (--json, --pods 1,50,..., --catalog synthetic|aws|all, --runs N, --profile)", SchedulingBenchmark.RunAsync),
+};
+
+if (args.Length == 0 || !verbs.TryGetValue(args[0], out var verb))
+{
+    Console.Error.WriteLine(args.Length == 0 ? "karpenter-bench: name a benchmark." : $"karpenter-bench: unknown benchmark '{args[0]}'.");
+    foreach (var (name, (help, _)) in verbs)
+    {
+        Console.Error.WriteLine($"  {name,-12} {help}");
+    }
+
+    return 2;
+}
+
+return await verb.Run(args[1..]);

@@ -1,0 +1,200 @@
+using k8s.Models;
+using Karpenter.Core.CloudProvider;
+
+namespace Karpenter.Core.Scheduling;
+
+/// <summary>Whether preferences (preferred affinities, ScheduleAnyway spreads) are honoured first or ignored.</summary>
+public enum PreferencePolicy
+{
+    Respect,
+    Ignore,
+}
+
+/// <summary>What to do when a NodeClaim's instance types cannot satisfy a requirement's <c>minValues</c>.</summary>
+public enum MinValuesPolicy
+{
+    Strict,
+    BestEffort,
+}
+
+/// <summary>
+/// What the scheduler needs of a NodePool: its template (requirements, labels, taints), weight, limits, current usage
+/// and the instance types the cloud provider offers for it. Built from the NodePool resource by the provisioner.
+/// </summary>
+public sealed class SchedulingNodePool
+{
+    public required string Name { get; init; }
+
+    public int Weight { get; init; }
+
+    /// <summary>Template requirements, including the template labels as <c>In</c> requirements.</summary>
+    public Requirements Requirements { get; init; } = new();
+
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+
+    public IReadOnlyList<V1Taint> Taints { get; init; } = [];
+
+    public IReadOnlyList<V1Taint> StartupTaints { get; init; } = [];
+
+    /// <summary>Resource limits (cpu, memory, nodes, …); null means unlimited.</summary>
+    public Resources? Limits { get; init; }
+
+    /// <summary>What the NodePool's existing nodes and in-flight NodeClaims already use (capacity, and <c>nodes</c>).</summary>
+    public Resources Usage { get; init; }
+
+    public IReadOnlyList<InstanceType> InstanceTypes { get; init; } = [];
+}
+
+/// <summary>A node (or an in-flight NodeClaim) that already exists, as the scheduler sees it.</summary>
+public sealed class ExistingNode
+{
+    public required string Name { get; init; }
+
+    /// <summary>Its labels as requirements (for an in-flight NodeClaim: its requirements).</summary>
+    public required Requirements Requirements { get; init; }
+
+    public IReadOnlyList<V1Taint> Taints { get; init; } = [];
+
+    /// <summary>Allocatable capacity.</summary>
+    public Resources Allocatable { get; init; }
+
+    /// <summary>What bound pods (and DaemonSet pods expected to run there) already request.</summary>
+    public Resources Requested { get; init; }
+
+    public IReadOnlyCollection<HostPort> HostPortsInUse { get; init; } = [];
+
+    public string? NodePoolName { get; init; }
+
+    /// <summary>True while it is only an in-flight NodeClaim (not yet a registered node).</summary>
+    public bool InFlight { get; init; }
+}
+
+/// <summary>A pod already bound (or nominated) to a node, counted by topology spread and pod (anti-)affinity.</summary>
+public sealed record BoundPod(V1Pod Pod, string NodeName);
+
+/// <summary>A host port a container binds: protocol, IP and port, as kube-scheduler's NodePorts filter keys them.</summary>
+public readonly record struct HostPort(string Protocol, string Ip, int Port)
+{
+    public bool ConflictsWith(HostPort other) =>
+        Port == other.Port && string.Equals(Protocol, other.Protocol, StringComparison.Ordinal) &&
+        (Ip == "0.0.0.0" || other.Ip == "0.0.0.0" || string.Equals(Ip, other.Ip, StringComparison.Ordinal));
+
+    public static IEnumerable<HostPort> Of(V1Pod pod)
+    {
+        foreach (var c in (pod.Spec?.Containers ?? []).Concat(pod.Spec?.InitContainers ?? []))
+        {
+            foreach (var p in c.Ports ?? [])
+            {
+                if (p.HostPort is { } port and > 0)
+                {
+                    yield return new HostPort(string.IsNullOrEmpty(p.Protocol) ? "TCP" : p.Protocol, string.IsNullOrEmpty(p.HostIP) ? "0.0.0.0" : p.HostIP, port);
+                }
+            }
+        }
+    }
+}
+
+/// <summary>PersistentVolumeClaims, PersistentVolumes and StorageClasses the volume topology of pods is read from.</summary>
+public sealed class VolumeCatalog
+{
+    public static VolumeCatalog Empty { get; } = new();
+
+    /// <summary>Claims keyed by <c>namespace/name</c>.</summary>
+    public IReadOnlyDictionary<string, V1PersistentVolumeClaim> Claims { get; init; } = new Dictionary<string, V1PersistentVolumeClaim>();
+
+    public IReadOnlyDictionary<string, V1PersistentVolume> Volumes { get; init; } = new Dictionary<string, V1PersistentVolume>();
+
+    public IReadOnlyDictionary<string, V1StorageClass> StorageClasses { get; init; } = new Dictionary<string, V1StorageClass>();
+}
+
+public sealed class SchedulingOptions
+{
+    public PreferencePolicy PreferencePolicy { get; init; } = PreferencePolicy.Respect;
+
+    public MinValuesPolicy MinValuesPolicy { get; init; } = MinValuesPolicy.Strict;
+
+    /// <summary>At most this many instance types on a NodeClaim (upstream's <c>MaxInstanceTypes</c>).</summary>
+    public int MaxInstanceTypes { get; init; } = 600;
+
+    /// <summary>At most this many new NodeClaims (consolidation simulates "remaining nodes plus one replacement"); null: unlimited.</summary>
+    public int? MaxNewNodeClaims { get; init; }
+
+    /// <summary>Time the packing-improvement step may use after the greedy solve; zero disables it.</summary>
+    public TimeSpan ImprovementBudget { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Label keys a NodeClaim may leave undefined because instance types or offerings define them.</summary>
+    public IReadOnlySet<string>? WellKnownLabels { get; init; }
+}
+
+/// <summary>Everything one scheduling simulation reads.</summary>
+public sealed class SchedulingInput
+{
+    public required IReadOnlyList<V1Pod> Pods { get; init; }
+
+    public IReadOnlyList<SchedulingNodePool> NodePools { get; init; } = [];
+
+    public IReadOnlyList<ExistingNode> ExistingNodes { get; init; } = [];
+
+    public IReadOnlyList<BoundPod> BoundPods { get; init; } = [];
+
+    /// <summary>The pod templates of the cluster's DaemonSets (they run on every compatible new node).</summary>
+    public IReadOnlyList<V1Pod> DaemonSetPods { get; init; } = [];
+
+    public VolumeCatalog Volumes { get; init; } = VolumeCatalog.Empty;
+
+    /// <summary>Namespace labels, for pod-affinity namespace selectors.</summary>
+    public IReadOnlyDictionary<string, IDictionary<string, string>> NamespaceLabels { get; init; } = new Dictionary<string, IDictionary<string, string>>();
+
+    public SchedulingOptions Options { get; init; } = new();
+}
+
+/// <summary>A NodeClaim the scheduler decided to create.</summary>
+public sealed class PlannedNodeClaim
+{
+    public required SchedulingNodePool NodePool { get; init; }
+
+    /// <summary>Final requirements: template ∩ pods ∩ topology, with <c>node.kubernetes.io/instance-type In [...]</c> and the capacity types offered.</summary>
+    public required Requirements Requirements { get; init; }
+
+    /// <summary>Compatible instance types, cheapest first, truncated to <see cref="SchedulingOptions.MaxInstanceTypes"/>.</summary>
+    public required IReadOnlyList<InstanceType> InstanceTypes { get; init; }
+
+    public required IReadOnlyList<V1Pod> Pods { get; init; }
+
+    /// <summary>Pod requests plus the smallest DaemonSet overhead among the instance types.</summary>
+    public required Resources Requests { get; init; }
+
+    /// <summary>The hourly price of the cheapest instance type and offering (what an on-demand launch would cost).</summary>
+    public required decimal Price { get; init; }
+
+    public bool MinValuesRelaxed { get; init; }
+}
+
+/// <summary>Pods the scheduler placed on an existing node or in-flight NodeClaim.</summary>
+public sealed record ExistingNodePlacement(ExistingNode Node, IReadOnlyList<V1Pod> Pods);
+
+/// <summary>Why a pod fits nowhere: one reason per NodePool (and for existing capacity).</summary>
+public sealed record PodSchedulingError(V1Pod Pod, IReadOnlyDictionary<string, string> ReasonsByNodePool)
+{
+    public string Message => ReasonsByNodePool.Count == 0
+        ? "no NodePool can launch capacity for it"
+        : string.Join("; ", ReasonsByNodePool.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"nodepool \"{kv.Key}\": {kv.Value}"));
+}
+
+/// <summary>The outcome of one simulation.</summary>
+public sealed class SchedulingResult
+{
+    public required IReadOnlyList<PlannedNodeClaim> NewNodeClaims { get; init; }
+
+    public required IReadOnlyList<ExistingNodePlacement> ExistingNodes { get; init; }
+
+    public required IReadOnlyList<PodSchedulingError> PodErrors { get; init; }
+
+    /// <summary>Hourly price of the greedy packing before the improvement step.</summary>
+    public decimal GreedyPrice { get; init; }
+
+    public decimal Price => NewNodeClaims.Sum(c => c.Price);
+
+    /// <summary>Wall-clock phases (ms), for profiling.</summary>
+    public IReadOnlyDictionary<string, double> Phases { get; init; } = new Dictionary<string, double>();
+}
