@@ -63,7 +63,7 @@ public sealed record KubeResource(string Group, string Version, string Kind, str
     // Computed once per type by the runtime's type initialisation: immutable, so no shared mutable state.
     private static class Holder<T>
     {
-        #pragma warning disable CA2263 // the generic overload reads this field
+#pragma warning disable CA2263 // the generic overload reads this field
         public static readonly KubeResource Value = Of(typeof(T));
 #pragma warning restore CA2263
     }

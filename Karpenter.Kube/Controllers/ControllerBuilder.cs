@@ -1,8 +1,8 @@
+using k8s;
+using k8s.Models;
 using Karpenter.Kube.Client;
 using Karpenter.Kube.Informers;
 using Karpenter.Kube.Queue;
-using k8s;
-using k8s.Models;
 
 namespace Karpenter.Kube.Controllers;
 

@@ -1,6 +1,6 @@
-using Karpenter.Kube.Client;
 using k8s;
 using k8s.Models;
+using Karpenter.Kube.Client;
 
 namespace Karpenter.Kube.Controllers;
 

@@ -1,8 +1,8 @@
 using System.Diagnostics.Metrics;
 using System.Threading.Channels;
+using k8s.Models;
 using Karpenter.Kube.Client;
 using Karpenter.Kube.Queue;
-using k8s.Models;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

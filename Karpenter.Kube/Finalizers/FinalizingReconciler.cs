@@ -1,7 +1,7 @@
-using Karpenter.Kube.Client;
-using Karpenter.Kube.Controllers;
 using k8s;
 using k8s.Models;
+using Karpenter.Kube.Client;
+using Karpenter.Kube.Controllers;
 
 namespace Karpenter.Kube.Finalizers;
 

@@ -1,3 +1,4 @@
+using k8s;
 using Karpenter.Kube.Client;
 using Karpenter.Kube.Controllers;
 using Karpenter.Kube.Events;
@@ -5,7 +6,6 @@ using Karpenter.Kube.Finalizers;
 using Karpenter.Kube.Informers;
 using Karpenter.Kube.LeaderElection;
 using Karpenter.Kube.Queue;
-using k8s;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;

@@ -1,7 +1,7 @@
 using System.Collections.Immutable;
-using Karpenter.Kube.Client;
 using k8s;
 using k8s.Models;
+using Karpenter.Kube.Client;
 using Microsoft.Extensions.Logging;
 
 namespace Karpenter.Kube.Informers;

@@ -1,8 +1,8 @@
 using System.Net.Http.Headers;
-using Karpenter.Kube.Client;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
+using Karpenter.Kube.Client;
 
 namespace Karpenter.Tests.Kube.Client;
 

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
-using Karpenter.Kube.Client;
 using k8s.Models;
+using Karpenter.Kube.Client;
 
 namespace Karpenter.Tests.Kube.Client;
 

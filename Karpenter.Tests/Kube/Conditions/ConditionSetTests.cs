@@ -1,5 +1,5 @@
-using Karpenter.Kube.Conditions;
 using k8s.Models;
+using Karpenter.Kube.Conditions;
 
 namespace Karpenter.Tests.Kube.Conditions;
 

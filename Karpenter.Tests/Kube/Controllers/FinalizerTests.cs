@@ -1,9 +1,9 @@
 using System.Text.Json.Nodes;
+using k8s.Models;
 using Karpenter.Kube.Client;
 using Karpenter.Kube.Controllers;
 using Karpenter.Kube.Finalizers;
 using Karpenter.Tests.Kube.Support;
-using k8s.Models;
 
 namespace Karpenter.Tests.Kube.Controllers;
 

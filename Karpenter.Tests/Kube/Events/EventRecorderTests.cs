@@ -1,6 +1,6 @@
+using k8s.Models;
 using Karpenter.Kube.Events;
 using Karpenter.Tests.Kube.Support;
-using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;

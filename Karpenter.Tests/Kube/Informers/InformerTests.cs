@@ -1,6 +1,6 @@
+using k8s.Models;
 using Karpenter.Kube.Informers;
 using Karpenter.Tests.Kube.Support;
-using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using static Karpenter.Tests.Kube.Support.Objects;
