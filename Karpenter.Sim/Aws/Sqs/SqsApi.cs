@@ -157,8 +157,14 @@ internal sealed class SqsApi(AwsWorld world) : IAwsApi
 
             // Sleep on the world's clock until a message arrives, one becomes visible again, or the poll ends.
             var until = nextVisible is { } v && v < deadline ? v : deadline;
+            var remaining = until - world.Time.GetUtcNow();
+            if (remaining <= TimeSpan.Zero)
+            {
+                continue;
+            }
+
             using var wake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var delay = Task.Delay(until - now, world.Time, wake.Token);
+            var delay = Task.Delay(remaining, world.Time, wake.Token);
             await Task.WhenAny(arrival, delay);
             await wake.CancelAsync();
             cancellationToken.ThrowIfCancellationRequested();

@@ -58,13 +58,17 @@ public sealed class EmulatorHarness : IAsyncDisposable
         return new EmulatorHarness(emulator, clock);
     }
 
-    private T Config<T>(T config)
+    /// <summary>An EC2 client with its own retry budget (0 shows every injected fault without backoff waits).</summary>
+    public AmazonEC2Client Ec2WithRetries(int maxErrorRetry) =>
+        Track(new AmazonEC2Client(new BasicAWSCredentials(Emulator.AccessKeyId, Emulator.SecretAccessKey), Config(new AmazonEC2Config(), maxErrorRetry)));
+
+    private T Config<T>(T config, int maxErrorRetry = 2)
         where T : ClientConfig
     {
         config.ServiceURL = Emulator.ServiceUrl.ToString();
         config.AuthenticationRegion = Emulator.Region;
         config.RetryMode = RequestRetryMode.Standard;
-        config.MaxErrorRetry = 2;
+        config.MaxErrorRetry = maxErrorRetry;
         return config;
     }
 
