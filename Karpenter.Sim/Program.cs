@@ -1,3 +1,11 @@
 // The simulator: Kubernetes API and AWS emulators with the whole operator on an accelerated clock.
-Console.Error.WriteLine("karpenter-sim: `simulate`, `sandbox` and `serve` are not built yet (see the open issues); nothing was started.");
-return 2;
+using System.CommandLine;
+using Karpenter.Sim.Commands;
+
+var root = new RootCommand("Karpenter for .NET simulator: Kubernetes API and AWS emulators, and the operator on an accelerated clock.")
+{
+    ServeCommand.Create(),
+    NotBuiltCommand.Create("simulate", "Run the operator against the emulators on a scenario."),
+    NotBuiltCommand.Create("sandbox", "Run a local sandbox cluster for kubectl."),
+};
+return await root.Parse(args).InvokeAsync();
