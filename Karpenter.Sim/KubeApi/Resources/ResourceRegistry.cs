@@ -72,16 +72,31 @@ internal sealed class ResourceRegistry
         var core = new Dictionary<string, Func<JsonObject, string?>>();
         yield return new ResourceType
         {
-            Group = "", Version = "v1", Plural = "namespaces", Singular = "namespace", Kind = "Namespace",
-            Namespaced = false, ShortNames = ["ns"], StorageId = "namespaces", Strategy = new NamespaceStrategy(),
+            Group = "",
+            Version = "v1",
+            Plural = "namespaces",
+            Singular = "namespace",
+            Kind = "Namespace",
+            Namespaced = false,
+            ShortNames = ["ns"],
+            StorageId = "namespaces",
+            Strategy = new NamespaceStrategy(),
             BuiltinSchema = BuiltinSchemas.For(typeof(V1Namespace)),
             Subresources = new HashSet<string> { "status", "finalize" },
             FieldLabels = new Dictionary<string, Func<JsonObject, string?>> { ["status.phase"] = Path("status", "phase") },
         };
         yield return new ResourceType
         {
-            Group = "", Version = "v1", Plural = "pods", Singular = "pod", Kind = "Pod", Namespaced = true,
-            ShortNames = ["po"], Categories = ["all"], StorageId = "pods", Strategy = new PodStrategy(),
+            Group = "",
+            Version = "v1",
+            Plural = "pods",
+            Singular = "pod",
+            Kind = "Pod",
+            Namespaced = true,
+            ShortNames = ["po"],
+            Categories = ["all"],
+            StorageId = "pods",
+            Strategy = new PodStrategy(),
             BuiltinSchema = BuiltinSchemas.For(typeof(V1Pod)),
             Subresources = new HashSet<string> { "status", "binding", "eviction" },
             FieldLabels = new Dictionary<string, Func<JsonObject, string?>>
@@ -100,8 +115,15 @@ internal sealed class ResourceRegistry
         };
         yield return new ResourceType
         {
-            Group = "", Version = "v1", Plural = "nodes", Singular = "node", Kind = "Node", Namespaced = false,
-            ShortNames = ["no"], StorageId = "nodes", Strategy = new NodeStrategy(),
+            Group = "",
+            Version = "v1",
+            Plural = "nodes",
+            Singular = "node",
+            Kind = "Node",
+            Namespaced = false,
+            ShortNames = ["no"],
+            StorageId = "nodes",
+            Strategy = new NodeStrategy(),
             BuiltinSchema = BuiltinSchemas.For(typeof(V1Node)),
             Subresources = new HashSet<string> { "status" },
             FieldLabels = new Dictionary<string, Func<JsonObject, string?>> { ["spec.unschedulable"] = BoolPath("spec", "unschedulable") },
@@ -122,15 +144,31 @@ internal sealed class ResourceRegistry
         };
         yield return new ResourceType
         {
-            Group = "", Version = "v1", Plural = "events", Singular = "event", Kind = "Event", Namespaced = true,
-            ShortNames = ["ev"], StorageId = "events", Strategy = new EventStrategy(),
-            BuiltinSchema = BuiltinSchemas.For(typeof(Corev1Event)), FieldLabels = eventFields,
+            Group = "",
+            Version = "v1",
+            Plural = "events",
+            Singular = "event",
+            Kind = "Event",
+            Namespaced = true,
+            ShortNames = ["ev"],
+            StorageId = "events",
+            Strategy = new EventStrategy(),
+            BuiltinSchema = BuiltinSchemas.For(typeof(Corev1Event)),
+            FieldLabels = eventFields,
         };
         yield return new ResourceType
         {
-            Group = "events.k8s.io", Version = "v1", Plural = "events", Singular = "event", Kind = "Event", Namespaced = true,
-            ShortNames = ["ev"], StorageId = "events", Strategy = new EventsV1Strategy(),
-            BuiltinSchema = BuiltinSchemas.For(typeof(Eventsv1Event)), Converter = new EventsV1Converter(),
+            Group = "events.k8s.io",
+            Version = "v1",
+            Plural = "events",
+            Singular = "event",
+            Kind = "Event",
+            Namespaced = true,
+            ShortNames = ["ev"],
+            StorageId = "events",
+            Strategy = new EventsV1Strategy(),
+            BuiltinSchema = BuiltinSchemas.For(typeof(Eventsv1Event)),
+            Converter = new EventsV1Converter(),
             FieldLabels = new Dictionary<string, Func<JsonObject, string?>>
             {
                 ["regarding.kind"] = Path("involvedObject", "kind"),
@@ -144,47 +182,90 @@ internal sealed class ResourceRegistry
         };
         yield return new ResourceType
         {
-            Group = "", Version = "v1", Plural = "persistentvolumeclaims", Singular = "persistentvolumeclaim",
-            Kind = "PersistentVolumeClaim", Namespaced = true, ShortNames = ["pvc"], StorageId = "persistentvolumeclaims",
-            Strategy = new PersistentVolumeClaimStrategy(), BuiltinSchema = BuiltinSchemas.For(typeof(V1PersistentVolumeClaim)),
-            Subresources = new HashSet<string> { "status" }, FieldLabels = core,
+            Group = "",
+            Version = "v1",
+            Plural = "persistentvolumeclaims",
+            Singular = "persistentvolumeclaim",
+            Kind = "PersistentVolumeClaim",
+            Namespaced = true,
+            ShortNames = ["pvc"],
+            StorageId = "persistentvolumeclaims",
+            Strategy = new PersistentVolumeClaimStrategy(),
+            BuiltinSchema = BuiltinSchemas.For(typeof(V1PersistentVolumeClaim)),
+            Subresources = new HashSet<string> { "status" },
+            FieldLabels = core,
         };
         yield return new ResourceType
         {
-            Group = "coordination.k8s.io", Version = "v1", Plural = "leases", Singular = "lease", Kind = "Lease",
-            Namespaced = true, StorageId = "leases.coordination.k8s.io", Strategy = new GenericStrategy(),
+            Group = "coordination.k8s.io",
+            Version = "v1",
+            Plural = "leases",
+            Singular = "lease",
+            Kind = "Lease",
+            Namespaced = true,
+            StorageId = "leases.coordination.k8s.io",
+            Strategy = new GenericStrategy(),
             BuiltinSchema = BuiltinSchemas.For(typeof(V1Lease)),
         };
         yield return new ResourceType
         {
-            Group = "policy", Version = "v1", Plural = "poddisruptionbudgets", Singular = "poddisruptionbudget",
-            Kind = "PodDisruptionBudget", Namespaced = true, ShortNames = ["pdb"],
-            StorageId = "poddisruptionbudgets.policy", Strategy = new PodDisruptionBudgetStrategy(),
-            BuiltinSchema = BuiltinSchemas.For(typeof(V1PodDisruptionBudget)), Subresources = new HashSet<string> { "status" },
+            Group = "policy",
+            Version = "v1",
+            Plural = "poddisruptionbudgets",
+            Singular = "poddisruptionbudget",
+            Kind = "PodDisruptionBudget",
+            Namespaced = true,
+            ShortNames = ["pdb"],
+            StorageId = "poddisruptionbudgets.policy",
+            Strategy = new PodDisruptionBudgetStrategy(),
+            BuiltinSchema = BuiltinSchemas.For(typeof(V1PodDisruptionBudget)),
+            Subresources = new HashSet<string> { "status" },
         };
         yield return Workload("deployments", "deployment", "Deployment", ["deploy"], typeof(V1Deployment), annotationsBump: true);
         yield return Workload("replicasets", "replicaset", "ReplicaSet", ["rs"], typeof(V1ReplicaSet), annotationsBump: false);
         yield return Workload("daemonsets", "daemonset", "DaemonSet", ["ds"], typeof(V1DaemonSet), annotationsBump: false);
         yield return new ResourceType
         {
-            Group = "storage.k8s.io", Version = "v1", Plural = "storageclasses", Singular = "storageclass",
-            Kind = "StorageClass", Namespaced = false, ShortNames = ["sc"], StorageId = "storageclasses.storage.k8s.io",
-            Strategy = new StorageClassStrategy(), BuiltinSchema = BuiltinSchemas.For(typeof(V1StorageClass)),
+            Group = "storage.k8s.io",
+            Version = "v1",
+            Plural = "storageclasses",
+            Singular = "storageclass",
+            Kind = "StorageClass",
+            Namespaced = false,
+            ShortNames = ["sc"],
+            StorageId = "storageclasses.storage.k8s.io",
+            Strategy = new StorageClassStrategy(),
+            BuiltinSchema = BuiltinSchemas.For(typeof(V1StorageClass)),
         };
         yield return new ResourceType
         {
-            Group = "scheduling.k8s.io", Version = "v1", Plural = "priorityclasses", Singular = "priorityclass",
-            Kind = "PriorityClass", Namespaced = false, ShortNames = ["pc"], StorageId = PodStrategy.PriorityClassesStorage,
-            Strategy = new PriorityClassStrategy(), BuiltinSchema = BuiltinSchemas.For(typeof(V1PriorityClass)),
+            Group = "scheduling.k8s.io",
+            Version = "v1",
+            Plural = "priorityclasses",
+            Singular = "priorityclass",
+            Kind = "PriorityClass",
+            Namespaced = false,
+            ShortNames = ["pc"],
+            StorageId = PodStrategy.PriorityClassesStorage,
+            Strategy = new PriorityClassStrategy(),
+            BuiltinSchema = BuiltinSchemas.For(typeof(V1PriorityClass)),
         };
     }
 
     private static ResourceType Workload(string plural, string singular, string kind, string[] shortNames, Type model, bool annotationsBump) =>
         new()
         {
-            Group = "apps", Version = "v1", Plural = plural, Singular = singular, Kind = kind, Namespaced = true,
-            ShortNames = shortNames, Categories = ["all"], StorageId = plural + ".apps",
-            Strategy = new WorkloadStrategy(annotationsBump), BuiltinSchema = BuiltinSchemas.For(model),
+            Group = "apps",
+            Version = "v1",
+            Plural = plural,
+            Singular = singular,
+            Kind = kind,
+            Namespaced = true,
+            ShortNames = shortNames,
+            Categories = ["all"],
+            StorageId = plural + ".apps",
+            Strategy = new WorkloadStrategy(annotationsBump),
+            BuiltinSchema = BuiltinSchemas.For(model),
             Subresources = new HashSet<string> { "status" },
         };
 }

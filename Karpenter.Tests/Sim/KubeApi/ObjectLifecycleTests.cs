@@ -361,8 +361,13 @@ public sealed class ObjectLifecycleTests(KubeApiFixture api) : IClassFixture<Kub
         {
             Metadata = new V1ObjectMeta { Name = "e1" },
             EventTime = new DateTime(2026, 1, 2, 3, 4, 5, DateTimeKind.Utc),
-            ReportingController = "karpenter", ReportingInstance = "karpenter-1", Action = "Launch", Reason = "Launched", Type = "Normal",
-            Note = "launched", Regarding = new V1ObjectReference { Kind = "Pod", Name = "p", NamespaceProperty = ns },
+            ReportingController = "karpenter",
+            ReportingInstance = "karpenter-1",
+            Action = "Launch",
+            Reason = "Launched",
+            Type = "Normal",
+            Note = "launched",
+            Regarding = new V1ObjectReference { Kind = "Pod", Name = "p", NamespaceProperty = ns },
         }, ns);
 
         var core = await Client.CoreV1.ReadNamespacedEventAsync("e1", ns);
