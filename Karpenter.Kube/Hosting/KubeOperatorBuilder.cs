@@ -3,6 +3,7 @@ using k8s.Models;
 using Karpenter.Kube.Client;
 using Karpenter.Kube.Controllers;
 using Karpenter.Kube.Informers;
+using Karpenter.Kube.Webhooks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -64,6 +65,35 @@ public sealed class KubeOperatorBuilder
         };
         configure?.Invoke(new SingletonControllerBuilder(registration));
         Services.AddSingleton(registration);
+        return this;
+    }
+
+    /// <summary>Serves <typeparamref name="TValidator"/> (a singleton) as the validating webhook of <typeparamref name="TEntity"/>.</summary>
+    public KubeOperatorBuilder AddValidator<TEntity, TValidator>()
+        where TEntity : class, IKubernetesObject<V1ObjectMeta>
+        where TValidator : class, IAdmissionValidator<TEntity>
+    {
+        Services.TryAddSingleton<TValidator>();
+        Services.AddSingleton(WebhookEndpoints.Validator<TEntity, TValidator>());
+        return this;
+    }
+
+    /// <summary>Serves <typeparamref name="TMutator"/> (a singleton) as the mutating webhook of <typeparamref name="TEntity"/>.</summary>
+    public KubeOperatorBuilder AddMutator<TEntity, TMutator>()
+        where TEntity : class, IKubernetesObject<V1ObjectMeta>
+        where TMutator : class, IAdmissionMutator<TEntity>
+    {
+        Services.TryAddSingleton<TMutator>();
+        Services.AddSingleton(WebhookEndpoints.Mutator<TEntity, TMutator>());
+        return this;
+    }
+
+    /// <summary>Serves <typeparamref name="THandler"/> (a singleton) as the conversion webhook of <paramref name="group"/>/<paramref name="kind"/>.</summary>
+    public KubeOperatorBuilder AddConversion<THandler>(string group, string kind)
+        where THandler : class, IConversionHandler
+    {
+        Services.TryAddSingleton<THandler>();
+        Services.AddSingleton(WebhookEndpoints.Conversion<THandler>(group, kind));
         return this;
     }
 }

@@ -9,6 +9,8 @@ using Karpenter.Kube.Queue;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Karpenter.Kube.Webhooks;
 
 namespace Karpenter.Kube.Hosting;
 
@@ -38,12 +40,20 @@ public static class KubeOperatorServiceCollectionExtensions
         services.TryAddSingleton<ControllerMetrics>();
         services.TryAddSingleton<InformerFactory>();
         services.TryAddSingleton<ControllerManager>();
-        services.TryAddSingleton<ILeadership, AlwaysLeader>();
+        services.AddOptions<LeaderElectionOptions>().ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<LeaderElectionOptions>, LeaderElectionOptionsValidator>());
+        services.TryAddSingleton<LeaderElector>();
+        services.TryAddSingleton<ILeadership>(sp => sp.GetRequiredService<IOptions<LeaderElectionOptions>>().Value.Enabled
+            ? sp.GetRequiredService<LeaderElector>()
+            : new AlwaysLeader());
+        services.AddOptions<WebhookOptions>().ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton<WebhookCertificates>();
         services.TryAddSingleton<EventRecorder>();
         services.TryAddSingleton<IEventRecorder>(sp => sp.GetRequiredService<EventRecorder>());
 
         // Order matters: hosted services start in this order and stop in reverse (controllers stop before informers).
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, InformerHost>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LeaderElectionHost>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, EventRecorderHost>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ControllerHost>());
         return new KubeOperatorBuilder(services);
