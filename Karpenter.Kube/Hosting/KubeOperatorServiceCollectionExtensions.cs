@@ -6,11 +6,11 @@ using Karpenter.Kube.Finalizers;
 using Karpenter.Kube.Informers;
 using Karpenter.Kube.LeaderElection;
 using Karpenter.Kube.Queue;
+using Karpenter.Kube.Webhooks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
-using Karpenter.Kube.Webhooks;
 
 namespace Karpenter.Kube.Hosting;
 

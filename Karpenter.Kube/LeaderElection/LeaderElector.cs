@@ -1,7 +1,7 @@
 using System.Diagnostics.Metrics;
+using k8s.Models;
 using Karpenter.Kube.Client;
 using Karpenter.Kube.Queue;
-using k8s.Models;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

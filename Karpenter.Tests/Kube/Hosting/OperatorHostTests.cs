@@ -1,12 +1,12 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
+using k8s;
+using k8s.Models;
 using Karpenter.Kube.Controllers;
 using Karpenter.Kube.Hosting;
 using Karpenter.Kube.LeaderElection;
 using Karpenter.Kube.Webhooks;
-using k8s;
-using k8s.Models;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;

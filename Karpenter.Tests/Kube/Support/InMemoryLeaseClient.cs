@@ -1,8 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
-using Karpenter.Kube.Client;
 using k8s;
 using k8s.Models;
+using Karpenter.Kube.Client;
 
 namespace Karpenter.Tests.Kube.Support;
 
