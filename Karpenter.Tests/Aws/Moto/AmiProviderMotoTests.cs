@@ -32,55 +32,46 @@ public sealed class AmiProviderMotoTests(MotoServerFixture moto) : IAsyncLifetim
         return Task.CompletedTask;
     }
 
-    /// <summary>
-    /// One of moto's stock images of <paramref name="arch"/>, tagged. moto's RegisterImage drops the Architecture it is given
-    /// (DescribeImages then reports none), so the tests use the stock images, which carry theirs.
-    /// </summary>
-    private async Task<(string Id, string Name)> StockImage(string arch, int skip, params (string Key, string Value)[] tags)
-    {
-        var images = await _clients.Ec2.DescribeImagesAsync(new DescribeImagesRequest
-        {
-            Owners = ["amazon"],
-            Filters = [new Filter("architecture", [arch])],
-        });
-        var image = images.Images.OrderBy(i => i.ImageId, StringComparer.Ordinal).Skip(skip).First();
-        if (tags.Length > 0)
-        {
-            await _clients.Ec2.CreateTagsAsync(new CreateTagsRequest { Resources = [image.ImageId], Tags = [.. tags.Select(t => new Tag(t.Key, t.Value))] });
-        }
-        return (image.ImageId, image.Name);
-    }
+    private async Task Tag(string id, params (string Key, string Value)[] tags) =>
+        await _clients.Ec2.CreateTagsAsync(new CreateTagsRequest { Resources = [id], Tags = [.. tags.Select(t => new Tag(t.Key, t.Value))] });
+
+    private static string ImageId(string name) => MotoServerFixture.Images.Single(i => i.Name == name).Id;
 
     [SkippableFact]
     public async Task An_id_term_resolves_the_image_with_its_architecture()
     {
-        var (id, name) = await StockImage("arm64", 0);
-        var amis = await _provider.ListAsync([new AmiSelector(Id: id)], default);
+        const string name = "amazon-eks-node-al2023-arm64-standard-1.33-v20260201";
+        var amis = await _provider.ListAsync([new AmiSelector(Id: ImageId(name))], default);
         var ami = Assert.Single(amis);
-        Assert.Equal(id, ami.Id);
+        Assert.Equal(ImageId(name), ami.Id);
         Assert.Equal(name, ami.Name);
         Assert.Equal(["arm64"], ami.Requirements.Get(Labels.Arch).Values);
     }
 
     [SkippableFact]
-    public async Task Name_and_tag_terms_keep_one_image_per_architecture()
+    public async Task Name_and_tag_terms_keep_one_image_per_architecture_by_upstreams_order()
     {
-        var (x86, x86Name) = await StockImage("x86_64", 0, ("team", "platform"));
-        var (arm, _) = await StockImage("arm64", 0, ("team", "platform"));
-        await StockImage("x86_64", 1, ("team", "data"));
+        // moto gives every image the same creation date, so the tie-break decides: the smaller name.
+        var olderX86 = ImageId("amazon-eks-node-al2023-x86_64-standard-1.33-v20260101");
+        var newerX86 = ImageId("amazon-eks-node-al2023-x86_64-standard-1.33-v20260201");
+        var arm = ImageId("amazon-eks-node-al2023-arm64-standard-1.33-v20260201");
 
+        var byName = await _provider.ListAsync([new AmiSelector(Name: "amazon-eks-node-al2023-*-standard-1.33-*")], default);
+        Assert.Equal([arm, olderX86], byName.Select(a => a.Id));
+        Assert.Equal(["arm64", "amd64"], byName.Select(a => a.Requirements.Get(Labels.Arch).Values.Single()));
+
+        await Tag(olderX86, ("team", "platform"));
+        await Tag(arm, ("team", "platform"));
+        await Tag(newerX86, ("team", "data"));
+        Assert.Equal([newerX86], (await _provider.ListAsync([new AmiSelector(Tags: new Dictionary<string, string> { ["team"] = "data" })], default)).Select(a => a.Id));
         var byTag = await _provider.ListAsync([new AmiSelector(Tags: new Dictionary<string, string> { ["team"] = "platform" })], default);
-        Assert.Equal(new[] { x86, arm }.Order(), byTag.Select(a => a.Id).Order());
-        Assert.Equal(2, byTag.Select(a => a.Requirements.Get(Labels.Arch).Values.Single()).Distinct().Count());
-
-        var byName = await _provider.ListAsync([new AmiSelector(Name: x86Name)], default);
-        Assert.Equal([x86], byName.Select(a => a.Id));
+        Assert.Equal(new[] { olderX86, arm }.Order(), byTag.Select(a => a.Id).Order());
     }
 
     [SkippableFact]
     public async Task An_ssmParameter_term_reads_the_image_id_from_SSM()
     {
-        var (id, _) = await StockImage("x86_64", 2);
+        var id = ImageId("bottlerocket-aws-k8s-1.33-x86_64-v1.40.0");
         await _clients.Ssm.PutParameterAsync(new PutParameterRequest { Name = "/team/node-ami", Value = id, Type = "String" });
         var ami = Assert.Single(await _provider.ListAsync([new AmiSelector(SsmParameter: "/team/node-ami")], default));
         Assert.Equal(id, ami.Id);

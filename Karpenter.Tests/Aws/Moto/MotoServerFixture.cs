@@ -16,7 +16,22 @@ public sealed class MotoServerFixture : IAsyncLifetime, IDisposable
 {
     public const string Region = "us-east-1";
 
+    /// <summary>
+    /// The images moto serves instead of its 1,000-odd stock AMIs (loading those takes ~10 s after every reset): EKS-style
+    /// names, both architectures, two releases of one of them, all owned by Amazon. No creation dates: moto 5.2 parses the
+    /// dates of a MOTO_AMIS_PATH file in place and then fails (500) on the next reset, so every image gets the load time.
+    /// </summary>
+    public static readonly (string Id, string Name, string Arch)[] Images =
+    [
+        ("ami-0a1023e0000000001", "amazon-eks-node-al2023-x86_64-standard-1.33-v20260101", "x86_64"),
+        ("ami-0a1023e0000000002", "amazon-eks-node-al2023-x86_64-standard-1.33-v20260201", "x86_64"),
+        ("ami-0a1023a0000000003", "amazon-eks-node-al2023-arm64-standard-1.33-v20260201", "arm64"),
+        ("ami-0a1023e0000000004", "amazon-eks-node-al2023-x86_64-nvidia-1.33-v20260201", "x86_64"),
+        ("ami-0b0771e0000000005", "bottlerocket-aws-k8s-1.33-x86_64-v1.40.0", "x86_64"),
+    ];
+
     private Process? _process;
+    private string? _amisPath;
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
     /// <summary>Why the moto tests cannot run, or null when moto_server is up.</summary>
@@ -40,6 +55,25 @@ public sealed class MotoServerFixture : IAsyncLifetime, IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        _amisPath = Path.Combine(Path.GetTempPath(), $"karpenter-moto-amis-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(_amisPath, System.Text.Json.JsonSerializer.Serialize(Images.Select(i => new Dictionary<string, object>
+        {
+            ["ami_id"] = i.Id,
+            ["name"] = i.Name,
+            ["architecture"] = i.Arch,
+            ["state"] = "available",
+            ["public"] = true,
+            ["owner_id"] = "137112412989",
+            ["image_location"] = "amazon/" + i.Name,
+            ["root_device_type"] = "ebs",
+            ["root_device_name"] = "/dev/xvda",
+            ["description"] = "test image",
+            ["image_type"] = "machine",
+            ["virtualization_type"] = "hvm",
+            ["hypervisor"] = "xen",
+            ["sriov"] = "simple",
+        })));
+        start.Environment["MOTO_AMIS_PATH"] = _amisPath;
         _process = Process.Start(start)!;
         _process.OutputDataReceived += (_, _) => { };
         _process.ErrorDataReceived += (_, _) => { };
@@ -113,6 +147,10 @@ public sealed class MotoServerFixture : IAsyncLifetime, IDisposable
         }
         _process?.Dispose();
         _process = null;
+        if (_amisPath is not null && File.Exists(_amisPath))
+        {
+            File.Delete(_amisPath);
+        }
         _http.Dispose();
     }
 
