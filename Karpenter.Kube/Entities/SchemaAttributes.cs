@@ -108,7 +108,10 @@ public sealed class PatternAttribute(string regex) : SchemaAttribute
     public string Regex { get; } = regex;
 }
 
-/// <summary><c>format</c> (e.g. <c>date-time</c>, <c>int64</c>).</summary>
+/// <summary>
+/// <c>format</c> (e.g. <c>date-time</c>, <c>int64</c>). An empty format removes the one the .NET type implies, as for
+/// Go's platform-sized <c>int</c>, which controller-gen leaves without a format.
+/// </summary>
 public sealed class FormatAttribute(string format) : SchemaAttribute
 {
     public string Format { get; } = format;

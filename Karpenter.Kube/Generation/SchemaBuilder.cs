@@ -324,7 +324,7 @@ public sealed class SchemaBuilder(XmlDocumentation documentation)
                 node.Pattern = p.Regex;
                 break;
             case FormatAttribute f:
-                node.Format = f.Format;
+                node.Format = f.Format.Length == 0 ? null : f.Format;
                 break;
             case SchemaTypeAttribute t:
                 node.Type = t.Type;
