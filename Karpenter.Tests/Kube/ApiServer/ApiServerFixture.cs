@@ -1,7 +1,7 @@
-using Karpenter.Kube.Client;
-using Karpenter.Sim.KubeApi;
 using k8s;
 using k8s.Models;
+using Karpenter.Kube.Client;
+using Karpenter.Sim.KubeApi;
 using Microsoft.Extensions.Options;
 
 namespace Karpenter.Tests.Kube.ApiServer;

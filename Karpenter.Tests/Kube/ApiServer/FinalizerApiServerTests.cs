@@ -1,5 +1,5 @@
-using Karpenter.Kube.Finalizers;
 using k8s.Models;
+using Karpenter.Kube.Finalizers;
 
 namespace Karpenter.Tests.Kube.ApiServer;
 

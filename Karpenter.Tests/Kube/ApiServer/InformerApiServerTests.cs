@@ -1,6 +1,6 @@
+using k8s.Models;
 using Karpenter.Kube.Client;
 using Karpenter.Kube.Informers;
-using k8s.Models;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 

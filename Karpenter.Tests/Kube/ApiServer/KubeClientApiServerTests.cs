@@ -1,5 +1,5 @@
-using Karpenter.Kube.Client;
 using k8s.Models;
+using Karpenter.Kube.Client;
 
 namespace Karpenter.Tests.Kube.ApiServer;
 

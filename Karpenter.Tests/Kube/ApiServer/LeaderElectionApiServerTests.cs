@@ -1,5 +1,5 @@
-using Karpenter.Kube.LeaderElection;
 using k8s.Models;
+using Karpenter.Kube.LeaderElection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
