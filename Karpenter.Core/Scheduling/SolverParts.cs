@@ -118,6 +118,15 @@ internal sealed class Shape
 
     public List<TopologyGroup> InverseSelecting { get; } = [];
 
+    /// <summary>True when a hostname-keyed group counts these pods or they own one (moving them changes per-node counts).</summary>
+    public bool TouchesHostname => Owned.Any(o => o.Group.IsHostname) || SelectedBy.Any(g => g.IsHostname) || InverseOwned.Any(g => g.IsHostname) || InverseSelecting.Any(g => g.IsHostname);
+
+    /// <summary>The non-hostname keys of every group these pods own or are counted by.</summary>
+    public IEnumerable<string> TopologyKeys => Owned.Select(o => o.Group).Concat(SelectedBy).Concat(InverseOwned).Concat(InverseSelecting)
+        .Where(g => !g.IsHostname).Select(g => g.Key).Distinct(StringComparer.Ordinal);
+
+    public bool Owns(TopologyGroup group) => Owned.Any(o => ReferenceEquals(o.Group, group));
+
     public void Link(IEnumerable<TopologyGroup> groups)
     {
         SelectedBy.Clear();
@@ -728,6 +737,29 @@ internal sealed class Template
         return list;
     }
 
+    private readonly Dictionary<string, (Requirement, Requirement, InstanceType[], Resources)> _finalSets = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The instance-type and capacity-type requirements, the type list and the smallest DaemonSet overhead of one
+    /// chosen set, shared by every NodeClaim that ends with the same set (most of them, in a large batch).
+    /// </summary>
+    private (Requirement, Requirement, InstanceType[], Resources) FinalSet(List<(InstanceType Type, decimal Price, int Index, string[] CapacityTypes)> chosen)
+    {
+        var key = string.Join(",", chosen.Select(c => c.Index));
+        if (_finalSets.TryGetValue(key, out var set))
+        {
+            return set;
+        }
+
+        set = (
+            Requirement.In(Labels.InstanceType, chosen.Select(c => c.Type.Name)),
+            Requirement.In(Labels.CapacityType, chosen.SelectMany(c => c.CapacityTypes)),
+            [.. chosen.Select(c => c.Type)],
+            chosen.Select(c => Daemon[c.Index]).Aggregate(Resources.Min));
+        _finalSets[key] = set;
+        return set;
+    }
+
     public PlannedNodeClaim? Finalize(Bin bin, Requirements requirements, out string? error)
     {
         error = null;
@@ -767,16 +799,13 @@ internal sealed class Template
             }
         }
 
-        var capacityTypes = chosen.SelectMany(c => c.CapacityTypes).Distinct(StringComparer.Ordinal).ToList();
-        var final = requirements.Clone()
-            .Add(Requirement.In(Labels.InstanceType, chosen.Select(c => c.Type.Name)))
-            .Add(Requirement.In(Labels.CapacityType, capacityTypes));
-        var daemon = chosen.Select(c => Daemon[c.Index]).Aggregate(Resources.Min);
+        var (typeRequirement, capacityRequirement, types, daemon) = FinalSet(chosen);
+        var final = requirements.Clone().Add(typeRequirement).Add(capacityRequirement);
         return new PlannedNodeClaim
         {
             NodePool = Pool,
             Requirements = final,
-            InstanceTypes = [.. chosen.Select(c => c.Type)],
+            InstanceTypes = types,
             Pods = [.. bin.Pods.Select(p => p.Pod)],
             Requests = bin.Used + daemon,
             Price = chosen[0].Price,

@@ -14,16 +14,29 @@ public static class AwsCatalog
 {
     public static IReadOnlyList<string> Zones { get; } = ["us-east-1a", "us-east-1b", "us-east-1c"];
 
-    /// <summary>Walks up from <paramref name="start"/> to the directory holding <c>Karpenter.sln</c>, then <c>../shared/data/aws/instance-types.json</c>.</summary>
+    /// <summary>
+    /// Walks up from <paramref name="start"/> to the directory holding <c>Karpenter.sln</c>, then looks for
+    /// <c>shared/data/aws/instance-types.json</c> beside it (or beside one of its parents, for git worktrees).
+    /// </summary>
     public static string? FindDataFile(string? start = null)
     {
         for (var dir = new DirectoryInfo(start ?? AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            if (File.Exists(Path.Combine(dir.FullName, "Karpenter.sln")))
+            if (!File.Exists(Path.Combine(dir.FullName, "Karpenter.sln")))
             {
-                var path = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "data", "aws", "instance-types.json"));
-                return File.Exists(path) ? path : null;
+                continue;
             }
+
+            for (var up = dir.Parent; up is not null; up = up.Parent)
+            {
+                var path = Path.Combine(up.FullName, "shared", "data", "aws", "instance-types.json");
+                if (File.Exists(path))
+                {
+                    return path;
+                }
+            }
+
+            return null;
         }
 
         return null;
