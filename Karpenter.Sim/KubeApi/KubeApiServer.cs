@@ -43,6 +43,13 @@ public sealed class KubeApiServer : IAsyncDisposable
         _authority = authority;
         Options = options;
         Faults = faults;
+        store.Changed += id =>
+        {
+            if (id == ApiHandler.CrdStorage)
+            {
+                handler.SyncCustomResources();
+            }
+        };
         _bookmarks = options.TimeProvider.CreateTimer(_ => handler.SendBookmarks(), null, options.BookmarkInterval, options.BookmarkInterval);
         if (options.RunNamespaceController)
         {
@@ -280,6 +287,7 @@ public sealed class KubeApiServer : IAsyncDisposable
         using var stopTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         await _app.StopAsync(stopTimeout.Token);
         await _app.DisposeAsync();
+        _handler.Dispose();
         _authority?.Dispose();
         _namespaceSignal.Dispose();
         _stopping.Dispose();

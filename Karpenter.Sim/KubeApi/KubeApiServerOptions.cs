@@ -51,6 +51,12 @@ public sealed class KubeApiServerOptions
     /// <summary>Seed of the randomness behind generated names and fault injection (null: unseeded).</summary>
     public int? RandomSeed { get; set; }
 
+    /// <summary>
+    /// Maps a webhook <c>clientConfig.service</c> (namespace, name, port, path) to a URL, as envtest rewrites
+    /// services to local URLs; by default <c>https://name.namespace.svc:port/path</c> (unreachable here).
+    /// </summary>
+    public Func<string, string, int, string?, Uri>? WebhookServiceResolver { get; set; }
+
     /// <summary>Where the server logs; null for none.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 

@@ -204,6 +204,11 @@ internal sealed partial class ApiHandler
         var type = scope.Type;
         var metadata = obj.GetOrAddObject("metadata");
         var ns = type.Namespaced ? metadata.GetString("namespace") : null;
+        if (type.Custom is { Terminating: true })
+        {
+            throw ApiError.Create(405, "MethodNotAllowed", "create not allowed while custom resource definition is terminating");
+        }
+
         if (ns is not null)
         {
             CheckNamespaceForCreate(type, ns, metadata.GetString("name"));

@@ -8,6 +8,7 @@ using Karpenter.Sim.KubeApi.Resources;
 using Karpenter.Sim.KubeApi.Schema;
 using Karpenter.Sim.KubeApi.Storage;
 using Karpenter.Sim.KubeApi.Strategies;
+using Karpenter.Sim.KubeApi.Webhooks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
@@ -40,7 +41,7 @@ internal sealed class RequestScope(HttpContext http, RequestInfo info, ResourceT
 /// The kube-apiserver request pipeline: routing by path, scope checks, fault injection, then the verb
 /// handlers (partial files) over the <see cref="ObjectStore"/>. Every failure leaves as a Status object.
 /// </summary>
-internal sealed partial class ApiHandler : IStrategyContext
+internal sealed partial class ApiHandler : IStrategyContext, IDisposable
 {
     private static readonly byte[] NotFoundPlain = "404 page not found\n"u8.ToArray();
 
@@ -52,6 +53,7 @@ internal sealed partial class ApiHandler : IStrategyContext
     private readonly Lock _randomGate = new();
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly WebhookClient _webhooks;
 
     public ApiHandler(KubeApiServerOptions options, ResourceRegistry registry, ObjectStore store, KubeApiFaults faults, Random random, ILogger logger)
     {
@@ -62,7 +64,10 @@ internal sealed partial class ApiHandler : IStrategyContext
         _random = random;
         _logger = logger;
         _time = options.TimeProvider;
+        _webhooks = new WebhookClient(options.WebhookServiceResolver);
     }
+
+    public void Dispose() => _webhooks.Dispose();
 
     public DateTimeOffset Now => _time.GetUtcNow();
 

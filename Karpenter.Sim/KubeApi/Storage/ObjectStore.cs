@@ -98,7 +98,30 @@ internal sealed class ObjectStore
         }
     }
 
-    public CommitResult Create(StorageResource resource, JsonObject obj, string key)
+    /// <summary>Raised after a write to a resource is committed, outside the lock (the CRD registry listens).</summary>
+    public event Action<string>? Changed;
+
+    public CommitResult Create(StorageResource resource, JsonObject obj, string key) => Notify(resource, CreateCore(resource, obj, key));
+
+    /// <summary>Replaces the object if its revision is still <paramref name="expectedRevision"/>.</summary>
+    public CommitResult Update(StorageResource resource, string key, long expectedRevision, JsonObject obj) =>
+        Notify(resource, UpdateCore(resource, key, expectedRevision, obj));
+
+    /// <summary>Removes the object if its revision is still <paramref name="expectedRevision"/>; returns it stamped with the deletion revision.</summary>
+    public CommitResult Delete(StorageResource resource, string key, long expectedRevision) =>
+        Notify(resource, DeleteCore(resource, key, expectedRevision));
+
+    private CommitResult Notify(StorageResource resource, CommitResult result)
+    {
+        if (result.Ok)
+        {
+            Changed?.Invoke(resource.Id);
+        }
+
+        return result;
+    }
+
+    private CommitResult CreateCore(StorageResource resource, JsonObject obj, string key)
     {
         lock (_gate)
         {
@@ -117,7 +140,7 @@ internal sealed class ObjectStore
     }
 
     /// <summary>Replaces the object if its revision is still <paramref name="expectedRevision"/>.</summary>
-    public CommitResult Update(StorageResource resource, string key, long expectedRevision, JsonObject obj)
+    private CommitResult UpdateCore(StorageResource resource, string key, long expectedRevision, JsonObject obj)
     {
         lock (_gate)
         {
@@ -141,7 +164,7 @@ internal sealed class ObjectStore
     }
 
     /// <summary>Removes the object if its revision is still <paramref name="expectedRevision"/>; returns it stamped with the deletion revision.</summary>
-    public CommitResult Delete(StorageResource resource, string key, long expectedRevision)
+    private CommitResult DeleteCore(StorageResource resource, string key, long expectedRevision)
     {
         lock (_gate)
         {
