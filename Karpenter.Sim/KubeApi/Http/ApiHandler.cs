@@ -88,7 +88,7 @@ internal sealed partial class ApiHandler : IStrategyContext, IDisposable
         try
         {
             var path = http.Request.Path.Value ?? "/";
-            if (await TryServeDiscoveryAsync(http, path))
+            if (await TryServeDiscoveryAsync(http, path) || await TryServeOpenApiAsync(http, path))
             {
                 return;
             }
