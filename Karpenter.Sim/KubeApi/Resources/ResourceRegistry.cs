@@ -239,23 +239,43 @@ internal sealed class ResourceRegistry
         };
         yield return new ResourceType
         {
-            Group = "apiextensions.k8s.io", Version = "v1", Plural = "customresourcedefinitions", Singular = "customresourcedefinition",
-            Kind = "CustomResourceDefinition", Namespaced = false, ShortNames = ["crd", "crds"], Categories = ["api-extensions"],
-            StorageId = Http.ApiHandler.CrdStorage, Strategy = new CustomResourceDefinitionStrategy(),
-            BuiltinSchema = BuiltinSchemas.For(typeof(V1CustomResourceDefinition)), Subresources = new HashSet<string> { "status" },
+            Group = "apiextensions.k8s.io",
+            Version = "v1",
+            Plural = "customresourcedefinitions",
+            Singular = "customresourcedefinition",
+            Kind = "CustomResourceDefinition",
+            Namespaced = false,
+            ShortNames = ["crd", "crds"],
+            Categories = ["api-extensions"],
+            StorageId = Http.ApiHandler.CrdStorage,
+            Strategy = new CustomResourceDefinitionStrategy(),
+            BuiltinSchema = BuiltinSchemas.For(typeof(V1CustomResourceDefinition)),
+            Subresources = new HashSet<string> { "status" },
         };
         yield return new ResourceType
         {
-            Group = "admissionregistration.k8s.io", Version = "v1", Plural = "validatingwebhookconfigurations", Singular = "validatingwebhookconfiguration",
-            Kind = "ValidatingWebhookConfiguration", Namespaced = false, Categories = ["api-extensions"],
-            StorageId = "validatingwebhookconfigurations.admissionregistration.k8s.io", Strategy = new GenericStrategy(tracksGeneration: true),
+            Group = "admissionregistration.k8s.io",
+            Version = "v1",
+            Plural = "validatingwebhookconfigurations",
+            Singular = "validatingwebhookconfiguration",
+            Kind = "ValidatingWebhookConfiguration",
+            Namespaced = false,
+            Categories = ["api-extensions"],
+            StorageId = "validatingwebhookconfigurations.admissionregistration.k8s.io",
+            Strategy = new GenericStrategy(tracksGeneration: true),
             BuiltinSchema = BuiltinSchemas.For(typeof(V1ValidatingWebhookConfiguration)),
         };
         yield return new ResourceType
         {
-            Group = "admissionregistration.k8s.io", Version = "v1", Plural = "mutatingwebhookconfigurations", Singular = "mutatingwebhookconfiguration",
-            Kind = "MutatingWebhookConfiguration", Namespaced = false, Categories = ["api-extensions"],
-            StorageId = "mutatingwebhookconfigurations.admissionregistration.k8s.io", Strategy = new GenericStrategy(tracksGeneration: true),
+            Group = "admissionregistration.k8s.io",
+            Version = "v1",
+            Plural = "mutatingwebhookconfigurations",
+            Singular = "mutatingwebhookconfiguration",
+            Kind = "MutatingWebhookConfiguration",
+            Namespaced = false,
+            Categories = ["api-extensions"],
+            StorageId = "mutatingwebhookconfigurations.admissionregistration.k8s.io",
+            Strategy = new GenericStrategy(tracksGeneration: true),
             BuiltinSchema = BuiltinSchemas.For(typeof(V1MutatingWebhookConfiguration)),
         };
         yield return new ResourceType
