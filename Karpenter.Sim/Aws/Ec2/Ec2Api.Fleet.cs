@@ -196,32 +196,32 @@ internal sealed partial class Ec2Api
             E("priority", c.Priority), E("maxPrice", c.MaxPrice is { } m ? m.ToString(CultureInfo.InvariantCulture) : null)));
 
     /// <summary>Resolves the template, type, subnet, image, groups and profile of one override, or records why it cannot launch.</summary>
-    private void Resolve(Candidate c)
-    {
-        if (c.TemplateId is not null || c.TemplateName is not null)
-        {
-            c.Template = c.TemplateId is { } id
-                ? World.LaunchTemplatesById.GetValueOrDefault(id)
-                : World.LaunchTemplatesByName.GetValueOrDefault(c.TemplateName!);
-            if (c.Template is null)
-            {
-                c.ConfigError = c.TemplateId is not null
-                    ? ("InvalidLaunchTemplateId.NotFound", $"The specified launch template, with template ID {c.TemplateId}, does not exist.")
-                    : ("InvalidLaunchTemplateName.NotFoundException", "At least one of the launch templates specified in the request does not exist.");
-                return;
-            }
-
-            c.Data = c.Template.Version(c.Version);
-            if (c.Data is null)
-            {
-                c.ConfigError = ("InvalidLaunchTemplateId.VersionNotFound", $"Could not find launch template version {c.Version} for template {c.Template.Id}");
-                return;
-            }
-        }
-
-        c.ConfigError = ResolveLaunch(c, c.OverrideInstanceType ?? c.Data?.InstanceType, c.OverrideSubnetId ?? c.Data?.NetworkInterfaceSubnetId,
+    private void Resolve(Candidate c) =>
+        c.ConfigError = ResolveTemplate(c) ?? ResolveLaunch(c, c.OverrideInstanceType ?? c.Data?.InstanceType, c.OverrideSubnetId ?? c.Data?.NetworkInterfaceSubnetId,
             c.OverrideZone, c.OverrideImageId ?? c.Data?.ImageId, c.Data?.IamInstanceProfileName, c.Data?.IamInstanceProfileArn,
             c.Data is null ? [] : c.Data.SecurityGroupIds.Concat(c.Data.NetworkInterfaceGroups).ToList(), c.Data?.SecurityGroupNames ?? []);
+
+    private (string Code, string Message)? ResolveTemplate(Candidate c)
+    {
+        if (c.TemplateId is null && c.TemplateName is null)
+        {
+            return null;
+        }
+
+        c.Template = c.TemplateId is { } id
+            ? World.LaunchTemplatesById.GetValueOrDefault(id)
+            : World.LaunchTemplatesByName.GetValueOrDefault(c.TemplateName!);
+        if (c.Template is null)
+        {
+            return c.TemplateId is not null
+                ? ("InvalidLaunchTemplateId.NotFound", $"The specified launch template, with template ID {c.TemplateId}, does not exist.")
+                : ("InvalidLaunchTemplateName.NotFoundException", "At least one of the launch templates specified in the request does not exist.");
+        }
+
+        c.Data = c.Template.Version(c.Version);
+        return c.Data is null
+            ? ("InvalidLaunchTemplateId.VersionNotFound", $"Could not find launch template version {c.Version} for template {c.Template.Id}")
+            : null;
     }
 
     private (string Code, string Message)? ResolveLaunch(
@@ -446,13 +446,9 @@ internal sealed partial class Ec2Api
             TemplateName = q["LaunchTemplate.LaunchTemplateName"],
             Version = q["LaunchTemplate.Version"],
         };
-        if (c.TemplateId is not null || c.TemplateName is not null)
+        if (ResolveTemplate(c) is { } templateError)
         {
-            Resolve(c);
-            if (c.ConfigError is { } e)
-            {
-                throw new AwsServiceException(e.Code, e.Message);
-            }
+            throw new AwsServiceException(templateError.Code, templateError.Message);
         }
 
         var userData = q["UserData"] ?? c.Data?.UserData;

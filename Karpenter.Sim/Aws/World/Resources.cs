@@ -78,9 +78,15 @@ internal sealed class Subnet : TaggedResource
         Zone = zone;
         CidrBlock = cidr;
         var slash = cidr.IndexOf('/', StringComparison.Ordinal);
-        var bytes = IPAddress.Parse(cidr[..slash]).GetAddressBytes();
+        if (slash < 0 || !IPAddress.TryParse(cidr[..slash], out var address) ||
+            !int.TryParse(cidr[(slash + 1)..], CultureInfo.InvariantCulture, out var prefix) || prefix is < 16 or > 28)
+        {
+            throw new ArgumentException($"'{cidr}' is not an IPv4 CIDR block between /16 and /28, as EC2 requires of subnets.", nameof(cidr));
+        }
+
+        var bytes = address.GetAddressBytes();
         _network = (uint)(bytes[0] << 24 | bytes[1] << 16 | bytes[2] << 8 | bytes[3]);
-        _size = 1 << (32 - int.Parse(cidr[(slash + 1)..], CultureInfo.InvariantCulture));
+        _size = 1 << (32 - prefix);
     }
 
     public Vpc Vpc { get; }
@@ -176,7 +182,7 @@ internal sealed class Image : TaggedResource
 
     public required DateTimeOffset CreationDate { get; init; }
 
-    public DateTimeOffset? DeprecationTime { get; init; }
+    public DateTimeOffset? DeprecationTime { get; set; }
 
     public string Description { get; init; } = "";
 
