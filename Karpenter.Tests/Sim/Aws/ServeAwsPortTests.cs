@@ -1,0 +1,90 @@
+using System.CommandLine;
+using System.Text;
+using System.Text.RegularExpressions;
+using Amazon.EC2;
+using Amazon.EC2.Model;
+using Amazon.Runtime;
+using Karpenter.Sim.Commands;
+
+namespace Karpenter.Tests.Sim.Aws;
+
+/// <summary><c>karpenter-sim serve --aws-port</c> starts the AWS emulator beside the Kubernetes API and says how to reach it.</summary>
+public sealed partial class ServeAwsPortTests
+{
+    [GeneratedRegex(@"AWS emulator listening on (http://127\.0\.0\.1:\d+)")]
+    private static partial Regex Listening();
+
+    [Fact]
+    public async Task Serve_with_aws_port_prints_the_endpoint_and_credentials_that_the_SDK_can_use()
+    {
+        var output = new CapturingWriter();
+        var root = new RootCommand { ServeCommand.Create(new AwsServeComponent()) };
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var run = root.Parse(["serve", "--port", "0", "--aws-port", "0"]).InvokeAsync(new InvocationConfiguration { Output = output }, stop.Token);
+
+        string? url = null;
+        for (var i = 0; i < 2000 && url is null && !run.IsCompleted; i++)
+        {
+            url = Listening().Match(output.Text) is { Success: true } m ? m.Groups[1].Value : null;
+            await Task.Delay(10);
+        }
+
+        try
+        {
+            Assert.True(url is not null, $"serve printed no AWS endpoint:\n{output.Text}");
+            Assert.Contains("AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1", output.Text, StringComparison.Ordinal);
+
+            using var ec2 = new AmazonEC2Client(new BasicAWSCredentials("test", "test"), new AmazonEC2Config { ServiceURL = url, AuthenticationRegion = "us-east-1" });
+            var zones = await ec2.DescribeAvailabilityZonesAsync(new DescribeAvailabilityZonesRequest());
+            Assert.Equal(3, zones.AvailabilityZones.Count);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            Assert.Equal(0, await run);
+        }
+    }
+
+    [Fact]
+    public void Without_aws_port_serve_offers_the_option_but_starts_no_emulator()
+    {
+        var serve = ServeCommand.Create(new AwsServeComponent());
+        Assert.Contains(serve.Options, o => o.Name == "--aws-port");
+        Assert.Empty(serve.Parse("serve").Errors);
+    }
+
+    private sealed class CapturingWriter : TextWriter
+    {
+        private readonly StringBuilder _text = new();
+        private readonly Lock _gate = new();
+
+        public override Encoding Encoding => Encoding.UTF8;
+
+        public string Text
+        {
+            get
+            {
+                lock (_gate)
+                {
+                    return _text.ToString();
+                }
+            }
+        }
+
+        public override void Write(char value)
+        {
+            lock (_gate)
+            {
+                _text.Append(value);
+            }
+        }
+
+        public override void Write(string? value)
+        {
+            lock (_gate)
+            {
+                _text.Append(value);
+            }
+        }
+    }
+}
