@@ -43,7 +43,7 @@ public sealed class FleetTests
     {
         await using var h = await EmulatorHarness.StartAsync();
         var world = h.Emulator.World;
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         var events = world.WatchInstancesAsync(cts.Token).GetAsyncEnumerator(cts.Token);
 
         var id = Assert.Single(Assert.Single((await h.LaunchAsync("on-demand", "m5.large")).Instances).InstanceIds);

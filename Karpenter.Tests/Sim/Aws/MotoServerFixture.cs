@@ -45,7 +45,7 @@ public sealed class MotoServerFixture : IAsyncLifetime
 
         var url = new Uri($"http://127.0.0.1:{port}/");
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        for (var i = 0; i < 300; i++)
+        for (var i = 0; i < 600; i++)
         {
             try
             {
@@ -63,7 +63,7 @@ public sealed class MotoServerFixture : IAsyncLifetime
             }
         }
 
-        Problem = "moto_server did not answer within 30 s";
+        Problem = "moto_server did not answer within 60 s";
     }
 
     public Task DisposeAsync()

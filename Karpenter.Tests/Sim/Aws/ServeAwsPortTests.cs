@@ -19,11 +19,12 @@ public sealed partial class ServeAwsPortTests
     {
         var output = new CapturingWriter();
         var root = new RootCommand { ServeCommand.Create(new AwsServeComponent()) };
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         var run = root.Parse(["serve", "--port", "0", "--aws-port", "0"]).InvokeAsync(new InvocationConfiguration { Output = output }, stop.Token);
 
         string? url = null;
-        for (var i = 0; i < 2000 && url is null && !run.IsCompleted; i++)
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (url is null && !run.IsCompleted && !limit.IsCancellationRequested)
         {
             url = Listening().Match(output.Text) is { Success: true } m ? m.Groups[1].Value : null;
             await Task.Delay(10);

@@ -37,7 +37,10 @@ public sealed class WorldApiTests
         var template = await h.EnsureTemplateAsync("arm64");
         var dryRun = await Assert.ThrowsAsync<AmazonEC2Exception>(() => h.Ec2.RunInstancesAsync(new RunInstancesRequest
         {
-            DryRun = true, MinCount = 1, MaxCount = 1, InstanceType = "m6g.large",
+            DryRun = true,
+            MinCount = 1,
+            MaxCount = 1,
+            InstanceType = "m6g.large",
             LaunchTemplate = new LaunchTemplateSpecification { LaunchTemplateName = template },
         }));
         Assert.Equal("DryRunOperation", dryRun.ErrorCode);
@@ -45,13 +48,18 @@ public sealed class WorldApiTests
 
         var mismatch = await Assert.ThrowsAsync<AmazonEC2Exception>(() => h.Ec2.RunInstancesAsync(new RunInstancesRequest
         {
-            MinCount = 1, MaxCount = 1, InstanceType = "m5.large", LaunchTemplate = new LaunchTemplateSpecification { LaunchTemplateName = template },
+            MinCount = 1,
+            MaxCount = 1,
+            InstanceType = "m5.large",
+            LaunchTemplate = new LaunchTemplateSpecification { LaunchTemplateName = template },
         }));
         Assert.Equal("InvalidParameterValue", mismatch.ErrorCode);
 
         var launched = await h.Ec2.RunInstancesAsync(new RunInstancesRequest
         {
-            MinCount = 2, MaxCount = 2, InstanceType = "m6g.large",
+            MinCount = 2,
+            MaxCount = 2,
+            InstanceType = "m6g.large",
             LaunchTemplate = new LaunchTemplateSpecification { LaunchTemplateName = template },
             InstanceMarketOptions = new InstanceMarketOptionsRequest { MarketType = MarketType.Spot },
         });
