@@ -33,6 +33,7 @@ public static class KubeOperatorServiceCollectionExtensions
             new Kubernetes(sp.GetService<KubernetesClientConfiguration>() ?? KubernetesClientConfiguration.BuildDefaultConfig()));
         services.AddOptions<KubeClientOptions>().ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<InformerOptions>().ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InformerOptions>, InformerOptionsValidator>());
         services.AddOptions<EventRecorderOptions>().ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton<IKubeClient, KubeClient>();
         services.TryAddSingleton<FinalizerClient>();

@@ -39,3 +39,24 @@ public sealed record InformerScope(string? Namespace = null, string? LabelSelect
 {
     public static InformerScope All { get; } = new();
 }
+
+/// <summary>Checks that the watchdog outlasts the longest watch and that backoff grows.</summary>
+public sealed class InformerOptionsValidator : Microsoft.Extensions.Options.IValidateOptions<InformerOptions>
+{
+    public Microsoft.Extensions.Options.ValidateOptionsResult Validate(string? name, InformerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = new List<string>();
+        if (options.WatchdogTimeout <= options.MinWatchTimeout * 2)
+        {
+            errors.Add($"Informers:WatchdogTimeout ({options.WatchdogTimeout}) must exceed twice MinWatchTimeout ({options.MinWatchTimeout}), the longest a quiet but healthy watch lasts.");
+        }
+
+        if (options.MaxBackoff < options.InitialBackoff)
+        {
+            errors.Add($"Informers:MaxBackoff ({options.MaxBackoff}) must be at least InitialBackoff ({options.InitialBackoff}).");
+        }
+
+        return errors.Count == 0 ? Microsoft.Extensions.Options.ValidateOptionsResult.Success : Microsoft.Extensions.Options.ValidateOptionsResult.Fail(errors);
+    }
+}

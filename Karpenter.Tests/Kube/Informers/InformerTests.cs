@@ -191,3 +191,17 @@ public sealed class InformerTests : IAsyncDisposable
         }
     }
 }
+
+public sealed class InformerOptionsTests
+{
+    [Fact]
+    public void Defaults_are_valid_and_a_watchdog_shorter_than_a_quiet_watch_is_refused()
+    {
+        var validator = new InformerOptionsValidator();
+
+        Assert.True(validator.Validate(null, new InformerOptions()).Succeeded);
+        var result = validator.Validate(null, new InformerOptions { MinWatchTimeout = TimeSpan.FromMinutes(5), WatchdogTimeout = TimeSpan.FromMinutes(9) });
+        Assert.True(result.Failed);
+        Assert.Contains("WatchdogTimeout", result.FailureMessage, StringComparison.Ordinal);
+    }
+}
