@@ -52,13 +52,12 @@ internal sealed partial class ApiHandler
         }
 
         var errors = new List<FieldError>();
-        custom.Schema.Validate(obj, errors);
+        custom.Schema.Validate(obj, old, errors);
         if (errors.Count > 0)
         {
             throw ApiError.Invalid(scope.Type.Group, scope.Type.Kind, obj.StringAt("metadata", "name"), errors);
         }
 
-        _ = old;
         return Task.CompletedTask;
     }
 

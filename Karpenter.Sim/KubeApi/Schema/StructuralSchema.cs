@@ -15,6 +15,7 @@ internal sealed class StructuralSchema
 {
     private readonly JsonObject _root;
     private readonly Dictionary<string, Regex> _patterns = new(StringComparer.Ordinal);
+    private readonly CelRules _cel = new();
 
     public StructuralSchema(JsonObject root) => _root = root;
 
@@ -149,7 +150,7 @@ internal sealed class StructuralSchema
     }
 
     /// <summary>Validates against the schema; errors carry the real field paths (<c>spec.replicas</c>, <c>spec.items[2].name</c>).</summary>
-    public void Validate(JsonObject obj, List<FieldError> errors)
+    public void Validate(JsonObject obj, JsonObject? old, List<FieldError> errors)
     {
         foreach (var (name, value) in obj)
         {
@@ -160,11 +161,17 @@ internal sealed class StructuralSchema
 
             if (Property(_root, name) is { } child)
             {
-                ValidateValue(value, child, name, errors);
+                JsonNode? oldChild = null;
+                var hasOld = old is not null && old.TryGetPropertyValue(name, out oldChild);
+                ValidateValue(value, child, name, errors, oldChild, hasOld);
             }
         }
 
         ValidateRequired(obj, _root, "", errors);
+        if (_root["x-kubernetes-validations"] is JsonArray rules)
+        {
+            _cel.Evaluate(rules, obj, old, old is not null, "<nil>", "object", errors);
+        }
     }
 
     private static void ValidateRequired(JsonObject obj, JsonObject schema, string path, List<FieldError> errors)
@@ -190,7 +197,7 @@ internal sealed class StructuralSchema
 
     private static string Join(string path, string name) => path.Length == 0 ? name : path + "." + name;
 
-    private void ValidateValue(JsonNode? value, JsonObject schema, string path, List<FieldError> errors)
+    private void ValidateValue(JsonNode? value, JsonObject schema, string path, List<FieldError> errors, JsonNode? old = null, bool hasOld = false)
     {
         if (value is null)
         {
@@ -232,10 +239,10 @@ internal sealed class StructuralSchema
                 ValidateNumber(v, schema, path, errors);
                 break;
             case JsonArray a:
-                ValidateArray(a, schema, path, errors);
+                ValidateArray(a, schema, path, errors, old as JsonArray, hasOld);
                 break;
             case JsonObject o:
-                ValidateObject(o, schema, path, errors);
+                ValidateObject(o, schema, path, errors, old as JsonObject);
                 break;
         }
 
@@ -274,6 +281,11 @@ internal sealed class StructuralSchema
             {
                 errors.Add(FieldError.Invalid(path, RenderableValue(value), $"{path} in body should not be valid against schema"));
             }
+        }
+
+        if (schema["x-kubernetes-validations"] is JsonArray rules)
+        {
+            _cel.Evaluate(rules, value, old, hasOld, path, schema.GetString("type") ?? "object", errors);
         }
     }
 
@@ -342,7 +354,7 @@ internal sealed class StructuralSchema
 
     private static string Render(JsonValue value) => value.ToJsonString();
 
-    private void ValidateArray(JsonArray array, JsonObject schema, string path, List<FieldError> errors)
+    private void ValidateArray(JsonArray array, JsonObject schema, string path, List<FieldError> errors, JsonArray? old, bool hasOld)
     {
         if (schema.GetLong("maxItems") is { } max && array.Count > max)
         {
@@ -395,14 +407,26 @@ internal sealed class StructuralSchema
 
         if (schema["items"] is JsonObject items)
         {
+            // Transition rules inside lists correlate elements only for map lists (by their keys).
+            var mapKeys = schema.GetString("x-kubernetes-list-type") == "map" && schema["x-kubernetes-list-map-keys"] is JsonArray k
+                ? k.Select(n => n?.GetValue<string>() ?? "").ToList()
+                : null;
             for (var i = 0; i < array.Count; i++)
             {
-                ValidateValue(array[i], items, $"{path}[{i}]", errors);
+                JsonNode? oldItem = null;
+                var itemHasOld = false;
+                if (hasOld && mapKeys is not null && old is not null && array[i] is JsonObject item)
+                {
+                    oldItem = old.OfType<JsonObject>().FirstOrDefault(o => mapKeys.All(key => JsonNode.DeepEquals(o[key], item[key])));
+                    itemHasOld = oldItem is not null;
+                }
+
+                ValidateValue(array[i], items, $"{path}[{i}]", errors, oldItem, itemHasOld);
             }
         }
     }
 
-    private void ValidateObject(JsonObject obj, JsonObject schema, string path, List<FieldError> errors)
+    private void ValidateObject(JsonObject obj, JsonObject schema, string path, List<FieldError> errors, JsonObject? old)
     {
         if (schema.GetLong("maxProperties") is { } max && obj.Count > max)
         {
@@ -420,7 +444,9 @@ internal sealed class StructuralSchema
             var child = Property(schema, name) ?? additional;
             if (child is not null)
             {
-                ValidateValue(value, child, path + "." + name, errors);
+                JsonNode? oldChild = null;
+                var hasOld = old is not null && old.TryGetPropertyValue(name, out oldChild);
+                ValidateValue(value, child, path + "." + name, errors, oldChild, hasOld);
             }
         }
 

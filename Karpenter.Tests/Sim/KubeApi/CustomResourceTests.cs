@@ -206,6 +206,42 @@ public sealed class CustomResourceTests(KubeApiFixture api) : IClassFixture<Kube
         Assert.Equal(0, api.Server.Count("customresourcedefinitions") - (await Client.ApiextensionsV1.ListCustomResourceDefinitionAsync()).Items.Count);
     }
 
+    [Fact]
+    public async Task Cel_validation_rules_reject_with_their_messages_and_transition_rules_guard_updates()
+    {
+        const string crd = """
+            {"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"ranges.example.com"},
+             "spec":{"group":"example.com","scope":"Cluster","names":{"plural":"ranges","singular":"range","kind":"Range"},
+              "versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","properties":{
+                "spec":{"type":"object",
+                  "x-kubernetes-validations":[
+                    {"rule":"self.min <= self.max","message":"min must not exceed max"},
+                    {"rule":"has(self.role) != has(self.profile)","message":"exactly one of role and profile"}],
+                  "properties":{
+                    "min":{"type":"integer"},"max":{"type":"integer"},"role":{"type":"string"},"profile":{"type":"string"},
+                    "owner":{"type":"string","x-kubernetes-validations":[{"rule":"self == oldSelf","message":"owner is immutable"}]},
+                    "labels":{"type":"array","items":{"type":"string"},"x-kubernetes-validations":[
+                      {"rule":"self.all(x, !x.find('^([^/]+)').endsWith('karpenter.sh'))","message":"label domain karpenter.sh is restricted"}]}}}}}}}]}}
+            """;
+        using var http = new HttpClient { BaseAddress = api.Server.BaseAddress };
+        using var created = await http.PostAsync("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", new StringContent(crd, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        JsonNode Range(string name, string spec) => JsonNode.Parse($$"""{"apiVersion":"example.com/v1","kind":"Range","metadata":{"name":"{{name}}"},"spec":{{spec}}}""")!;
+
+        await Client.CustomObjects.CreateClusterCustomObjectAsync(Range("ok", """{"min":1,"max":2,"role":"r","owner":"a","labels":["example.com/x"]}"""), "example.com", "v1", "ranges");
+
+        var invalid = await ExpectStatusAsync(422, "Invalid", () => Client.CustomObjects.CreateClusterCustomObjectAsync(
+            Range("bad", """{"min":3,"max":2,"role":"r","profile":"p","labels":["karpenter.sh/nodepool"]}"""), "example.com", "v1", "ranges"));
+        Assert.Contains("spec: Invalid value: \"object\": min must not exceed max", invalid.Message, StringComparison.Ordinal);
+        Assert.Contains("spec: Invalid value: \"object\": exactly one of role and profile", invalid.Message, StringComparison.Ordinal);
+        Assert.Contains("spec.labels: Invalid value: \"array\": label domain karpenter.sh is restricted", invalid.Message, StringComparison.Ordinal);
+
+        var immutable = await ExpectStatusAsync(422, "Invalid", () => Client.CustomObjects.PatchClusterCustomObjectAsync(
+            new V1Patch("""{"spec":{"owner":"b"}}""", V1Patch.PatchType.MergePatch), "example.com", "v1", "ranges", "ok"));
+        Assert.Contains("spec.owner: Invalid value: \"string\": owner is immutable", immutable.Message, StringComparison.Ordinal);
+        await Client.CustomObjects.PatchClusterCustomObjectAsync(new V1Patch("""{"spec":{"max":5}}""", V1Patch.PatchType.MergePatch), "example.com", "v1", "ranges", "ok");
+    }
+
     private sealed class ConversionWebhook(WebApplication app, string url) : IAsyncDisposable
     {
         private int _calls;
