@@ -14,6 +14,7 @@ public sealed class FaultInjector
     private readonly List<Rule> _rules = [];
     private readonly Dictionary<string, int> _calls = new(StringComparer.Ordinal);
     private int _failLaunchesAfterCreation;
+    private CredentialProblem _credentials;
 
     internal FaultInjector(AwsWorld world) => _world = world;
 
@@ -66,11 +67,20 @@ public sealed class FaultInjector
     /// </summary>
     public void FailLaunchesAfterCreation(int count) => _world.Locked(() => _failLaunchesAfterCreation = Math.Max(0, count));
 
-    /// <summary>Removes every rule (call counts are kept).</summary>
+    /// <summary>
+    /// Refuses every request's credentials from now on, as AWS does for an expired session token
+    /// (<c>RequestExpired</c> on EC2, <c>ExpiredToken</c> on IAM, <c>ExpiredTokenException</c> on the JSON services) or
+    /// an unknown access key (<c>AuthFailure</c>, <c>InvalidClientTokenId</c>, <c>UnrecognizedClientException</c>).
+    /// <see cref="CredentialProblem.None"/> accepts them again.
+    /// </summary>
+    public void RejectCredentials(CredentialProblem problem) => _world.Locked(() => _credentials = problem);
+
+    /// <summary>Removes every rule and credential problem (call counts are kept).</summary>
     public void Clear() => _world.Locked(() =>
     {
         _rules.Clear();
         _failLaunchesAfterCreation = 0;
+        _credentials = CredentialProblem.None;
     });
 
     /// <summary>How many requests for <paramref name="action"/> reached the emulator (including faulted ones).</summary>
@@ -85,6 +95,11 @@ public sealed class FaultInjector
     internal AwsServiceException? Check(string service, string action)
     {
         _calls[action] = _calls.GetValueOrDefault(action) + 1;
+        if (_credentials != CredentialProblem.None)
+        {
+            return CredentialError(service, _credentials);
+        }
+
         var now = _world.Now;
         foreach (var rule in _rules)
         {
@@ -121,6 +136,16 @@ public sealed class FaultInjector
         return true;
     }
 
+    private static AwsServiceException CredentialError(string service, CredentialProblem problem) => (service, problem) switch
+    {
+        ("ec2", CredentialProblem.Expired) => new("RequestExpired", "Request has expired."),
+        ("ec2", _) => new("AuthFailure", "AWS was not able to validate the provided access credentials", 401),
+        ("iam", CredentialProblem.Expired) => new("ExpiredToken", "The security token included in the request is expired", 403),
+        ("iam", _) => new("InvalidClientTokenId", "The security token included in the request is invalid.", 403),
+        (_, CredentialProblem.Expired) => new("ExpiredTokenException", "The security token included in the request is expired", 400) { QueryErrorCode = "ExpiredToken" },
+        _ => new("UnrecognizedClientException", "The security token included in the request is invalid.", 400) { QueryErrorCode = "InvalidClientTokenId" },
+    };
+
     private static AwsServiceException Throttled(string service) => service switch
     {
         "ec2" => new("RequestLimitExceeded", "Request limit exceeded.", 503, senderFault: false),
@@ -138,4 +163,16 @@ public sealed class FaultInjector
         (_, 503) => new("ServiceUnavailable", "Service Unavailable", 503, senderFault: false),
         _ => new("InternalServerError", "An internal server error occurred.", 500, senderFault: false) { QueryErrorCode = "InternalError" },
     };
+}
+
+/// <summary>What is wrong with the callers' credentials, for <see cref="FaultInjector.RejectCredentials"/>.</summary>
+public enum CredentialProblem
+{
+    None,
+
+    /// <summary>The session token has expired.</summary>
+    Expired,
+
+    /// <summary>The access key is not known to AWS.</summary>
+    Unrecognized,
 }

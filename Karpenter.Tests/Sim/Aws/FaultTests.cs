@@ -128,4 +128,28 @@ public sealed class FaultTests
         Assert.Equal(InstanceStateName.ShuttingDown, instance.State.Name);
         Assert.Equal("Server.InternalError", instance.StateReason.Code);
     }
+
+    [Fact]
+    public async Task Rejected_credentials_answer_each_service_with_its_own_error_until_cleared()
+    {
+        await using var h = await EmulatorHarness.StartAsync();
+        var ec2 = h.Ec2WithRetries(0);
+        h.Emulator.Faults.RejectCredentials(Karpenter.Sim.Aws.World.CredentialProblem.Expired);
+
+        var expired = await Assert.ThrowsAsync<AmazonEC2Exception>(() => ec2.DescribeSubnetsAsync(new DescribeSubnetsRequest()));
+        Assert.Equal("RequestExpired", expired.ErrorCode);
+        var ssm = await Assert.ThrowsAsync<Amazon.SimpleSystemsManagement.AmazonSimpleSystemsManagementException>(() =>
+            h.Ssm.GetParameterAsync(new GetParameterRequest { Name = "/aws/service/bottlerocket/aws-k8s-1.33/x86_64/latest/image_id" }));
+        Assert.Equal("ExpiredTokenException", ssm.ErrorCode);
+        var (status, iam) = await h.IamAsync(("Action", "GetInstanceProfile"), ("InstanceProfileName", "x"));
+        Assert.Equal(403, status);
+        Assert.Contains("ExpiredToken", iam.ToString(), StringComparison.Ordinal);
+
+        h.Emulator.Faults.RejectCredentials(Karpenter.Sim.Aws.World.CredentialProblem.Unrecognized);
+        var unknown = await Assert.ThrowsAsync<AmazonEC2Exception>(() => ec2.DescribeSubnetsAsync(new DescribeSubnetsRequest()));
+        Assert.Equal("AuthFailure", unknown.ErrorCode);
+
+        h.Emulator.Faults.Clear();
+        Assert.Equal(6, (await ec2.DescribeSubnetsAsync(new DescribeSubnetsRequest())).Subnets.Count);
+    }
 }
