@@ -59,9 +59,16 @@ public sealed class InformerApiServerTests : ApiServerTest
         await Client.CreateAsync(Pod("c"));
         Server.CompactHistory();
         blockWatches.Remove();
-        _time.Advance(TimeSpan.FromSeconds(1));
 
-        await Eventually(() => Events().Contains("delete b") && Events().Contains("add c"), "the re-list emitted the missed delete and add");
+        // Step the fake clock while waiting: the informer arms its backoff timer only after the failed watch
+        // returns, which may be after any single step we take here.
+        await Eventually(
+            () =>
+            {
+                _time.Advance(TimeSpan.FromSeconds(1));
+                return Events().Contains("delete b") && Events().Contains("add c");
+            },
+            "the re-list emitted the missed delete and add");
         Assert.Null(_informer.Get(new ObjectKey("default", "b")));
         Assert.Equal(["a", "c"], _informer.List().Select(p => p.Metadata.Name).Order());
     }
