@@ -1,5 +1,6 @@
 using k8s;
 using Karpenter.Kube.Entities;
+using Karpenter.Kube.Generation;
 
 namespace Karpenter.Entities;
 
@@ -14,6 +15,14 @@ public static class KarpenterApi
         typeof(Aws.V1.EC2NodeClass),
         typeof(V1Beta1.NodePool),
         typeof(Aws.V1Beta1.EC2NodeClass),
+    ];
+
+    /// <summary>The admission webhooks the operator serves: validation of the stored (v1) version of every kind.</summary>
+    public static IReadOnlyList<AdmissionWebhook> AdmissionWebhooks { get; } =
+    [
+        AdmissionWebhook.Validating<V1.NodePool>(),
+        AdmissionWebhook.Validating<V1.NodeClaim>(),
+        AdmissionWebhook.Validating<Aws.V1.EC2NodeClass>(),
     ];
 
     /// <summary>

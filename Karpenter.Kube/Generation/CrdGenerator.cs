@@ -2,6 +2,7 @@ using System.Reflection;
 using k8s;
 using k8s.Models;
 using Karpenter.Kube.Entities;
+using Karpenter.Kube.Webhooks;
 
 namespace Karpenter.Kube.Generation;
 
@@ -13,7 +14,7 @@ public sealed record CrdGeneratorOptions
 {
     /// <summary>
     /// The service that serves conversion; when set, CRDs with more than one version get <c>strategy: Webhook</c>
-    /// on <see cref="WebhookPaths.Conversion"/>. When null they get <c>strategy: None</c>.
+    /// on <see cref="WebhookPaths.Convert"/> of their group and kind. When null they get <c>strategy: None</c>.
     /// </summary>
     public WebhookService? ConversionService { get; init; }
 }
@@ -121,7 +122,7 @@ public sealed class CrdGenerator(CrdGeneratorOptions? options = null, XmlDocumen
                             {
                                 Name = service.Name,
                                 NamespaceProperty = service.Namespace,
-                                Path = WebhookPaths.Conversion,
+                                Path = WebhookPaths.Convert(first.Group, first.Kind),
                                 Port = service.Port,
                             },
                         },

@@ -1,5 +1,7 @@
+using k8s;
 using k8s.Models;
 using Karpenter.Kube.Entities;
+using Karpenter.Kube.Webhooks;
 
 namespace Karpenter.Kube.Generation;
 
@@ -10,9 +12,20 @@ public enum AdmissionKind
     Mutating,
 }
 
-/// <summary>One admission webhook the operator serves, for one entity version.</summary>
-public sealed record WebhookRegistration(AdmissionKind Kind, Type EntityType)
+/// <summary>
+/// One admission webhook the operator serves, for one entity version, at the path the webhook host serves it
+/// (<see cref="WebhookPaths"/>).
+/// </summary>
+public sealed record AdmissionWebhook(AdmissionKind Kind, Type EntityType, string Path)
 {
+    /// <summary>The validating webhook of <typeparamref name="T"/>.</summary>
+    public static AdmissionWebhook Validating<T>()
+        where T : class, IKubernetesObject<V1ObjectMeta> => new(AdmissionKind.Validating, typeof(T), WebhookPaths.Validate<T>());
+
+    /// <summary>The mutating webhook of <typeparamref name="T"/>.</summary>
+    public static AdmissionWebhook Mutating<T>()
+        where T : class, IKubernetesObject<V1ObjectMeta> => new(AdmissionKind.Mutating, typeof(T), WebhookPaths.Mutate<T>());
+
     /// <summary>The operations it is called for (default CREATE and UPDATE).</summary>
     public IReadOnlyList<string> Operations { get; init; } = ["CREATE", "UPDATE"];
 
@@ -22,8 +35,6 @@ public sealed record WebhookRegistration(AdmissionKind Kind, Type EntityType)
     public int TimeoutSeconds { get; init; } = 10;
 
     public EntityMetadata Entity => EntityMetadata.Of(EntityType);
-
-    public string Path => Kind == AdmissionKind.Validating ? WebhookPaths.Validation(Entity) : WebhookPaths.Mutation(Entity);
 
     /// <summary>A fully qualified webhook name, e.g. <c>validation.webhook.nodepools.karpenter.sh</c>.</summary>
     public string Name => $"{(Kind == AdmissionKind.Validating ? "validation" : "defaulting")}.webhook.{Entity.Plural}.{Entity.Group}";
@@ -36,7 +47,7 @@ public sealed record WebhookRegistration(AdmissionKind Kind, Type EntityType)
 /// </summary>
 public static class WebhookConfigurationGenerator
 {
-    public static V1ValidatingWebhookConfiguration? Validating(string name, WebhookService service, IEnumerable<WebhookRegistration> registrations)
+    public static V1ValidatingWebhookConfiguration? Validating(string name, WebhookService service, IEnumerable<AdmissionWebhook> registrations)
     {
         ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(registrations);
@@ -66,7 +77,7 @@ public static class WebhookConfigurationGenerator
             };
     }
 
-    public static V1MutatingWebhookConfiguration? Mutating(string name, WebhookService service, IEnumerable<WebhookRegistration> registrations)
+    public static V1MutatingWebhookConfiguration? Mutating(string name, WebhookService service, IEnumerable<AdmissionWebhook> registrations)
     {
         ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(registrations);
@@ -97,7 +108,7 @@ public static class WebhookConfigurationGenerator
             };
     }
 
-    private static Admissionregistrationv1WebhookClientConfig ClientConfig(WebhookService service, WebhookRegistration registration) => new()
+    private static Admissionregistrationv1WebhookClientConfig ClientConfig(WebhookService service, AdmissionWebhook registration) => new()
     {
         Service = new Admissionregistrationv1ServiceReference
         {
@@ -108,7 +119,7 @@ public static class WebhookConfigurationGenerator
         },
     };
 
-    private static V1RuleWithOperations Rule(WebhookRegistration registration) => new()
+    private static V1RuleWithOperations Rule(AdmissionWebhook registration) => new()
     {
         ApiGroups = [registration.Entity.Group],
         ApiVersions = [registration.Entity.Version],

@@ -55,7 +55,7 @@ public sealed class CrdGeneratorTests
         Assert.Equal(["v1"], conversion.Webhook.ConversionReviewVersions);
         Assert.Equal("widget-operator", conversion.Webhook.ClientConfig.Service.Name);
         Assert.Equal("widgets", conversion.Webhook.ClientConfig.Service.NamespaceProperty);
-        Assert.Equal(WebhookPaths.Conversion, conversion.Webhook.ClientConfig.Service.Path);
+        Assert.Equal("/convert/example.com/widget", conversion.Webhook.ClientConfig.Service.Path);
         Assert.Equal(8443, conversion.Webhook.ClientConfig.Service.Port);
     }
 

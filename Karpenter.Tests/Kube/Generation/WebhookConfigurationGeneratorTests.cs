@@ -1,5 +1,5 @@
-using Karpenter.Kube.Entities;
 using Karpenter.Kube.Generation;
+using Karpenter.Kube.Webhooks;
 using Karpenter.Tests.Kube.Generation.Samples;
 
 namespace Karpenter.Tests.Kube.Generation;
@@ -8,11 +8,11 @@ public sealed class WebhookConfigurationGeneratorTests
 {
     private static readonly WebhookService Service = new("widget-operator", "widgets");
 
-    private static readonly WebhookRegistration[] Registrations =
+    private static readonly AdmissionWebhook[] Registrations =
     [
-        new(AdmissionKind.Validating, typeof(V1Widget)),
-        new(AdmissionKind.Validating, typeof(V1Alpha1Gadget)) { Operations = ["CREATE"], FailurePolicy = "Ignore" },
-        new(AdmissionKind.Mutating, typeof(V1Widget)),
+        AdmissionWebhook.Validating<V1Widget>(),
+        AdmissionWebhook.Validating<V1Alpha1Gadget>() with { Operations = ["CREATE"], FailurePolicy = "Ignore" },
+        AdmissionWebhook.Mutating<V1Widget>(),
     ];
 
     [Fact]
@@ -36,8 +36,8 @@ public sealed class WebhookConfigurationGeneratorTests
         Assert.Equal(["example.com"], widgets.Rules[0].ApiGroups);
         Assert.Equal(["v1"], widgets.Rules[0].ApiVersions);
         Assert.Equal(["widgets"], widgets.Rules[0].Resources);
-        Assert.Equal(WebhookPaths.Validation(EntityMetadata.Of<V1Widget>()), widgets.ClientConfig.Service.Path);
-        Assert.Equal("/validate/example.com/v1/widgets", widgets.ClientConfig.Service.Path);
+        Assert.Equal(WebhookPaths.Validate<V1Widget>(), widgets.ClientConfig.Service.Path);
+        Assert.Equal("/validate/example.com/v1/widget", widgets.ClientConfig.Service.Path);
     }
 
     [Fact]
