@@ -55,4 +55,18 @@ public static class EventReasons
     public const string InsufficientCapacityError = "InsufficientCapacityError";
     public const string UnregisteredTaintMissing = "UnregisteredTaintMissing";
     public const string NodeClassNotReady = "NodeClassNotReady";
+
+    // Not upstream: outcomes upstream only logs, published here so that every deleted or stuck NodeClaim is explained
+    // by an event on the object (and `kubectl get events` shows why).
+    public const string NodePoolNotFound = "NodePoolNotFound";
+    public const string NodePoolNotReady = "NodePoolNotReady";
+    public const string LaunchFailed = "LaunchFailed";
+    public const string LaunchTimeout = "LaunchTimeout";
+    public const string RegistrationTimeout = "RegistrationTimeout";
+    public const string MultipleNodesFound = "MultipleNodesFound";
+    public const string Expired = "Expired";
+    public const string GarbageCollected = "GarbageCollected";
+
+    /// <summary>On a Node that looks Karpenter-managed but whose provider ID no NodeClaim of this cluster owns.</summary>
+    public const string NodeClaimNotFound = "NodeClaimNotFound";
 }

@@ -73,6 +73,21 @@ public static class Labels
     };
 }
 
+/// <summary>Tags Karpenter puts on the cloud instances it launches (upstream <c>pkg/apis/v1/labels.go</c> and the AWS provider's tags).</summary>
+public static class InstanceTags
+{
+    /// <summary>
+    /// The name of the NodeClaim an instance was launched for. Garbage collection and the launch of a NodeClaim inherited
+    /// from a crashed predecessor use it to match an instance to its NodeClaim before the provider ID is recorded.
+    /// </summary>
+    public const string NodeClaim = "karpenter.sh/nodeclaim";
+
+    /// <summary>The node name, added after registration.</summary>
+    public const string Name = "Name";
+
+    public const string EksClusterName = "eks:eks-cluster-name";
+}
+
 /// <summary>Values of <see cref="Labels.CapacityType"/>.</summary>
 public static class CapacityTypes
 {
