@@ -30,7 +30,14 @@ public static class KubeOperatorServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IKubernetes>(sp =>
-            new Kubernetes(sp.GetService<KubernetesClientConfiguration>() ?? KubernetesClientConfiguration.BuildDefaultConfig()));
+        {
+            var client = sp.GetRequiredService<IOptions<KubeClientOptions>>().Value;
+            return new Kubernetes(
+                sp.GetService<KubernetesClientConfiguration>() ?? KubernetesClientConfiguration.BuildDefaultConfig(),
+                // Real time, as client-go's flowcontrol: the limit protects a real server's real capacity, and a test's
+                // fake clock that never advances must not stall the 301st request.
+                new ClientRateLimitHandler(client.Qps, client.Burst, TimeProvider.System));
+        });
         services.AddOptions<KubeClientOptions>().ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<InformerOptions>().ValidateDataAnnotations().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InformerOptions>, InformerOptionsValidator>());

@@ -1,0 +1,104 @@
+using k8s;
+using Karpenter.Operator.Hosting;
+using Karpenter.Tests.Support;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Karpenter.Tests.Operator;
+
+/// <summary>The composition root against the in-memory API server: the process the simulator and a pod run.</summary>
+public sealed class OperatorHostTests(KubeApiFixture api) : IClassFixture<KubeApiFixture>
+{
+    [Fact]
+    public async Task Starts_takes_the_leader_lease_serves_probes_and_releases_the_lease_on_stop()
+    {
+        await using var app = OperatorHost.Build(new OperatorHostOptions
+        {
+            ReadEnvironment = false,
+            Kubernetes = api.Server.ClientConfiguration,
+            LoopbackOnly = true,
+            Settings = new Dictionary<string, string?>
+            {
+                ["METRICS_PORT"] = "0",
+                ["HEALTH_PROBE_PORT"] = "0",
+                ["DISABLE_WEBHOOK"] = "true",
+                ["LOG_FORMAT"] = "console",
+                ["LEADER_ELECTION_NAME"] = "host-test",
+            },
+        });
+        await app.StartAsync();
+        try
+        {
+            var http = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            using var client = new HttpClient();
+            Assert.Equal("ok", await client.GetStringAsync($"{http}/healthz"));
+
+            var lease = await Eventually(async () =>
+            {
+                try
+                {
+                    var l = await api.Client.CoordinationV1.ReadNamespacedLeaseAsync("host-test", "kube-system");
+                    return string.IsNullOrEmpty(l.Spec?.HolderIdentity) ? null : l;
+                }
+                catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+                {
+                    return null;
+                }
+            });
+            Assert.NotNull(lease.Spec.HolderIdentity);
+        }
+        finally
+        {
+            await app.StopAsync();
+        }
+
+        var released = await api.Client.CoordinationV1.ReadNamespacedLeaseAsync("host-test", "kube-system");
+        Assert.True(string.IsNullOrEmpty(released.Spec.HolderIdentity), "the lease is released on a graceful stop so a successor takes over at once");
+    }
+
+    [Fact]
+    public async Task Settings_reach_the_options_of_the_runtime_and_the_core()
+    {
+        await using var app = OperatorHost.Build(new OperatorHostOptions
+        {
+            ReadEnvironment = false,
+            Kubernetes = api.Server.ClientConfiguration,
+            Settings = new Dictionary<string, string?> { ["KUBE_CLIENT_QPS"] = "50", ["FEATURE_GATES"] = "SpotToSpotConsolidation=true" },
+            Args = ["--batch-idle-duration=3s", "--leader-election-namespace", "karpenter"],
+        });
+
+        Assert.Equal(50, app.Services.GetRequiredService<IOptions<Karpenter.Kube.Client.KubeClientOptions>>().Value.Qps);
+        Assert.True(app.Services.GetRequiredService<IOptions<Karpenter.Core.KarpenterOptions>>().Value.FeatureGates.SpotToSpotConsolidation);
+        Assert.Equal(TimeSpan.FromSeconds(3), app.Services.GetRequiredService<IOptions<Karpenter.Core.Provisioning.BatchingOptions>>().Value.BatchIdleDuration);
+        Assert.Equal("karpenter", app.Services.GetRequiredService<IOptions<Karpenter.Kube.LeaderElection.LeaderElectionOptions>>().Value.LeaseNamespace);
+    }
+
+    [Fact]
+    public void A_bad_setting_stops_the_build_with_its_name()
+    {
+        var e = Assert.Throws<OperatorSettingsException>(() => OperatorHost.Build(new OperatorHostOptions
+        {
+            ReadEnvironment = false,
+            Settings = new Dictionary<string, string?> { ["BATCH_MAX_DURATION"] = "-1s" },
+        }));
+
+        Assert.Equal("BATCH_MAX_DURATION: '-1s' must be positive", Assert.Single(e.Problems));
+    }
+
+    private static async Task<T> Eventually<T>(Func<Task<T?>> probe)
+        where T : class
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            if (await probe() is { } found)
+            {
+                return found;
+            }
+
+            await Task.Delay(50, timeout.Token);
+        }
+    }
+}
