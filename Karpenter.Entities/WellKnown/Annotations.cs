@@ -19,6 +19,21 @@ public static class Annotations
     public const string InstanceTagged = "karpenter.k8s.aws/tagged";
     public const string InstanceProfileName = "karpenter.k8s.aws/instance-profile-name";
 
+    /// <summary>
+    /// On a <c>karpenter.sh/v1</c> NodePool converted from v1beta1: the v1beta1 spec as written, so that reading it
+    /// back as v1beta1 returns the shorthands the user applied (consumed by the conversion that restores it).
+    /// </summary>
+    public const string V1Beta1NodePoolSpec = "compatibility.karpenter.sh/v1beta1-spec";
+
+    /// <summary>On a v1beta1 NodePool converted from v1: the v1 spec that v1beta1 cannot express.</summary>
+    public const string V1NodePoolSpec = "compatibility.karpenter.sh/v1-spec";
+
+    /// <summary>As <see cref="V1Beta1NodePoolSpec"/>, for EC2NodeClasses.</summary>
+    public const string V1Beta1Ec2NodeClassSpec = "compatibility.karpenter.k8s.aws/v1beta1-spec";
+
+    /// <summary>As <see cref="V1NodePoolSpec"/>, for EC2NodeClasses.</summary>
+    public const string V1Ec2NodeClassSpec = "compatibility.karpenter.k8s.aws/v1-spec";
+
     /// <summary>The value of <see cref="NodePoolHashVersion"/> this implementation writes (upstream v1: <c>v3</c>).</summary>
     public const string NodePoolHashVersionValue = "v3";
 
