@@ -4,8 +4,8 @@ using FluentValidation.Results;
 using k8s;
 using Karpenter.Entities;
 using Karpenter.Entities.Aws.V1;
-using Karpenter.Entities.Validation;
 using Karpenter.Entities.V1;
+using Karpenter.Entities.Validation;
 using Karpenter.Kube.Entities;
 
 namespace Karpenter.Tests.Entities.Validation;
