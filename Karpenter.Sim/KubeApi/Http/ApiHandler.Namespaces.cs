@@ -35,6 +35,7 @@ internal sealed partial class ApiHandler
             }
 
             var ns = current.ToJson();
+            await DeleteAdmissionAsync(scope, scope.Type, ns.DeepClone().AsObject(), options);
             if (current.Deleting)
             {
                 await WriteObjectAsync(scope, 200, current);

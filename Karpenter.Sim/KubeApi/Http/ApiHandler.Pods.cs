@@ -30,6 +30,8 @@ internal sealed partial class ApiHandler
             throw ApiError.BadRequest("name in URL does not match name in Binding object");
         }
 
+        binding = await SubresourceAdmissionAsync(scope, binding, "", "v1", "Binding");
+
         var target = binding.GetObject("target");
         var nodeName = target?.GetString("name") ?? "";
         var errors = new List<FieldError>();
@@ -135,6 +137,8 @@ internal sealed partial class ApiHandler
         {
             throw ApiError.BadRequest("name in URL does not match name in Eviction object");
         }
+
+        eviction = await SubresourceAdmissionAsync(scope, eviction, "policy", apiVersion == "policy/v1beta1" ? "v1beta1" : "v1", "Eviction");
 
         var deleteOptions = eviction.GetObject("deleteOptions");
         var options = new DeleteOptions(

@@ -214,6 +214,11 @@ internal sealed partial class ApiHandler
             CheckNamespaceForCreate(type, ns, metadata.GetString("name"));
         }
 
+        // Admission (built-in plugins, then mutating webhooks) sees the object as sent: no uid, no timestamps, no generated name.
+        type.Strategy.Admit(this, obj, null, "CREATE");
+        obj = await MutatingAdmissionAsync(scope, obj, null, "CREATE");
+        metadata = obj.GetOrAddObject("metadata");
+
         // FillObjectMetaSystemFields and BeforeCreate.
         metadata["uid"] = NewUid();
         metadata["creationTimestamp"] = KubeTime.Format(Now);
@@ -221,10 +226,6 @@ internal sealed partial class ApiHandler
         metadata.Remove("deletionGracePeriodSeconds");
         metadata.Remove("selfLink");
         metadata.Remove("managedFields");
-
-        type.Strategy.Admit(this, obj, null, "CREATE");
-        obj = await MutatingAdmissionAsync(scope, obj, null, "CREATE");
-        metadata = obj.GetOrAddObject("metadata");
 
         var generateName = metadata.GetString("generateName");
         var generate = string.IsNullOrEmpty(metadata.GetString("name")) && !string.IsNullOrEmpty(generateName);
@@ -411,6 +412,14 @@ internal sealed partial class ApiHandler
                 throw ApiError.Conflict(type.Group, type.Plural, scope.Info.Name!, ApiError.OptimisticLockMessage);
             }
 
+            // Admission runs as the update's object transformer, before the strategy prepares the object.
+            if (!status)
+            {
+                type.Strategy.Admit(this, obj, old, "UPDATE");
+            }
+
+            obj = await MutatingAdmissionAsync(scope, obj, old, "UPDATE");
+
             JsonObject next;
             if (status)
             {
@@ -426,13 +435,6 @@ internal sealed partial class ApiHandler
             var oldMetadata = old.GetOrAddObject("metadata");
             PreserveSystemFields(metadata, oldMetadata);
             metadata["resourceVersion"] = currentRv;
-
-            if (!status)
-            {
-                type.Strategy.Admit(this, next, old, "UPDATE");
-                next = await MutatingAdmissionAsync(scope, next, old, "UPDATE");
-                metadata = next.GetOrAddObject("metadata");
-            }
 
             if (type.Strategy.TracksGeneration && !status && type.Strategy.SpecChanged(next, old))
             {
@@ -649,7 +651,7 @@ internal sealed partial class ApiHandler
             return;
         }
 
-        var (status, obj) = await DeleteObjectAsync(type, scope.Info.Namespace, scope.Info.Name!, options, scope.Aborted);
+        var (status, obj) = await DeleteObjectAsync(type, scope.Info.Namespace, scope.Info.Name!, options, scope.Aborted, scope);
         await WriteDeleteResultAsync(scope, type, status, obj);
     }
 
@@ -680,7 +682,7 @@ internal sealed partial class ApiHandler
     /// registry Store.Delete: preconditions, graceful deletion and finalizers. Returns 0 with the object as it
     /// was when it was removed, or 200 with the object kept (deletionTimestamp set).
     /// </summary>
-    private async Task<(int Status, JsonObject Object)> DeleteObjectAsync(ResourceType type, string? ns, string name, DeleteOptions options, CancellationToken ct)
+    private async Task<(int Status, JsonObject Object)> DeleteObjectAsync(ResourceType type, string? ns, string name, DeleteOptions options, CancellationToken ct, RequestScope? admission = null)
     {
         var resource = StorageOf(type);
         var key = StoredObject.KeyOf(ns, name);
@@ -701,8 +703,11 @@ internal sealed partial class ApiHandler
                     $"the ResourceVersion in the precondition ({rv}) does not match the ResourceVersion in record ({currentRv}). The object might have been modified");
             }
 
-            var view = await ToViewAsync(type, obj.DeepClone().AsObject(), ct);
-            await ValidatingAdmissionAsync(null, view, view, "DELETE", type, ct);
+            if (admission is not null)
+            {
+                // API deletions are admitted; the server's own (eviction, CRD cleanup, namespace controller) are not.
+                await DeleteAdmissionAsync(admission, type, await ToViewAsync(type, obj.DeepClone().AsObject(), ct), options);
+            }
 
             var metadata = obj.GetOrAddObject("metadata");
             var hasFinalizers = metadata["finalizers"] is JsonArray { Count: > 0 };
@@ -799,7 +804,7 @@ internal sealed partial class ApiHandler
 
             try
             {
-                var (_, result) = await DeleteObjectAsync(type, obj.Namespace.Length == 0 ? null : obj.Namespace, obj.Name, options, scope.Aborted);
+                var (_, result) = await DeleteObjectAsync(type, obj.Namespace.Length == 0 ? null : obj.Namespace, obj.Name, options, scope.Aborted, scope);
                 deleted.Add(result);
             }
             catch (ApiError e) when (e.Code == 404)

@@ -54,6 +54,7 @@ internal sealed partial class ApiHandler : IStrategyContext, IDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly WebhookClient _webhooks;
+    private readonly AdmissionDispatcher _admission;
 
     public ApiHandler(KubeApiServerOptions options, ResourceRegistry registry, ObjectStore store, KubeApiFaults faults, Random random, ILogger logger)
     {
@@ -64,7 +65,8 @@ internal sealed partial class ApiHandler : IStrategyContext, IDisposable
         _random = random;
         _logger = logger;
         _time = options.TimeProvider;
-        _webhooks = new WebhookClient(options.WebhookServiceResolver);
+        _webhooks = new WebhookClient(options.WebhookServiceResolver, options.TimeProvider);
+        _admission = new AdmissionDispatcher(store, registry, _webhooks, NewUid, logger);
     }
 
     public void Dispose() => _webhooks.Dispose();

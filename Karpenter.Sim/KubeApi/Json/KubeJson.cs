@@ -93,7 +93,10 @@ internal static class KubeJson
     {
         if (obj.TryGetPropertyValue(property, out var node) && node is JsonValue v && v.GetValueKind() == JsonValueKind.Number)
         {
-            return v.TryGetValue<long>(out var l) ? l : (long)v.GetValue<double>();
+            // Nodes built in code may hold an int; parsed ones hold a JsonElement.
+            return v.TryGetValue<long>(out var l) ? l
+                : v.TryGetValue<int>(out var i) ? i
+                : (long)double.Parse(v.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture);
         }
 
         return null;

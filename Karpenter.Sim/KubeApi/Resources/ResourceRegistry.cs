@@ -262,7 +262,7 @@ internal sealed class ResourceRegistry
             Namespaced = false,
             Categories = ["api-extensions"],
             StorageId = "validatingwebhookconfigurations.admissionregistration.k8s.io",
-            Strategy = new GenericStrategy(tracksGeneration: true),
+            Strategy = new WebhookConfigurationStrategy(mutating: false),
             BuiltinSchema = BuiltinSchemas.For(typeof(V1ValidatingWebhookConfiguration)),
         };
         yield return new ResourceType
@@ -275,7 +275,7 @@ internal sealed class ResourceRegistry
             Namespaced = false,
             Categories = ["api-extensions"],
             StorageId = "mutatingwebhookconfigurations.admissionregistration.k8s.io",
-            Strategy = new GenericStrategy(tracksGeneration: true),
+            Strategy = new WebhookConfigurationStrategy(mutating: true),
             BuiltinSchema = BuiltinSchemas.For(typeof(V1MutatingWebhookConfiguration)),
         };
         yield return new ResourceType

@@ -20,7 +20,8 @@ internal sealed class CelRules
     private readonly CelEnvironment _environment = CreateEnvironment();
     private readonly ConcurrentDictionary<string, (CelProgramDelegate? Program, string? Error)> _programs = new(StringComparer.Ordinal);
 
-    private static CelEnvironment CreateEnvironment()
+    /// <summary>A CEL environment with the Kubernetes library functions the emulator supports (not thread-safe: callers lock).</summary>
+    internal static CelEnvironment CreateEnvironment()
     {
         var environment = new CelEnvironment([], "");
         Cel.Internal.CelStringHandlingFunctions.RegisterStringExtensionFunctions(environment);
@@ -110,7 +111,7 @@ internal sealed class CelRules
     }
 
     /// <summary>JSON to the values the Cel package evaluates: maps, lists, long, double, string, bool, null.</summary>
-    private static object? ToCel(JsonNode? node) => node switch
+    internal static object? ToCel(JsonNode? node) => node switch
     {
         null => null,
         JsonObject o => o.ToDictionary(p => p.Key, p => ToCel(p.Value)),
@@ -120,7 +121,9 @@ internal sealed class CelRules
             JsonValueKind.String => v.GetValue<string>(),
             JsonValueKind.True => true,
             JsonValueKind.False => false,
-            JsonValueKind.Number => v.TryGetValue<long>(out var l) ? l : v.GetValue<double>(),
+            JsonValueKind.Number => long.TryParse(v.ToJsonString(), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var l)
+                ? l
+                : double.Parse(v.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture),
             _ => null,
         },
         _ => null,

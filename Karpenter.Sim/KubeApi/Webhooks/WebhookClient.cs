@@ -11,13 +11,17 @@ using Karpenter.Sim.KubeApi.Tls;
 namespace Karpenter.Sim.KubeApi.Webhooks;
 
 /// <summary>A webhook could not be called or answered nonsense; the message follows kube-apiserver's wording.</summary>
-internal sealed class WebhookCallException(string message) : Exception(message);
+internal sealed class WebhookCallException(string message, bool invalidResponse = false) : Exception(message)
+{
+    /// <summary>The call completed but the answer was unreadable (client-go: a decode error, not a transport error).</summary>
+    public bool InvalidResponse { get; } = invalidResponse;
+}
 
 /// <summary>
 /// Calls admission and conversion webhooks as kube-apiserver does: HTTPS POST of a JSON review to the
 /// <c>clientConfig</c> URL (or the resolved service), trusting only the configuration's <c>caBundle</c>.
 /// </summary>
-internal sealed class WebhookClient(Func<string, string, int, string?, Uri>? serviceResolver) : IDisposable
+internal sealed class WebhookClient(Func<string, string, int, string?, Uri>? serviceResolver, TimeProvider time) : IDisposable
 {
     private readonly ConcurrentDictionary<string, HttpClient> _clients = new(StringComparer.Ordinal);
 
@@ -57,14 +61,25 @@ internal sealed class WebhookClient(Func<string, string, int, string?, Uri>? ser
             target = builder.Uri;
         }
 
-        using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeoutSource.CancelAfter(timeout);
+        // The deadline runs on the server's clock, so a FakeTimeProvider (or the simulator's clock) decides when it passes.
+        using var deadline = new CancellationTokenSource(timeout, time);
+        using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
         using var content = new ByteArrayContent(KubeJson.ToBytes(review));
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         HttpResponseMessage response;
+        byte[] body;
         try
         {
             response = await client.PostAsync(target, content, timeoutSource.Token);
+            try
+            {
+                body = await response.Content.ReadAsByteArrayAsync(timeoutSource.Token);
+            }
+            catch
+            {
+                response.Dispose();
+                throw;
+            }
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -72,30 +87,68 @@ internal sealed class WebhookClient(Func<string, string, int, string?, Uri>? ser
         }
         catch (HttpRequestException e)
         {
-            throw new WebhookCallException($"Post \"{target}\": {Describe(e)}");
+            throw new WebhookCallException($"Post \"{target}\": {Describe(e, target)}");
         }
 
         using (response)
         {
-            var body = await response.Content.ReadAsByteArrayAsync(ct);
             if (!response.IsSuccessStatusCode)
             {
-                throw new WebhookCallException($"an error on the server ({Encoding.UTF8.GetString(body)}) has prevented the request from succeeding");
+                // client-go surfaces a Status body as its message, anything else as a generic server error.
+                var status = TryParse(body);
+                if (status?.GetString("kind") == "Status" && status.GetString("message") is { Length: > 0 } message)
+                {
+                    throw new WebhookCallException(message);
+                }
+
+                throw new WebhookCallException($"an error on the server ({KubeJson.GoQuote(Encoding.UTF8.GetString(body))}) has prevented the request from succeeding");
             }
 
-            try
-            {
-                return JsonNode.Parse(body) as JsonObject ?? throw new WebhookCallException("received invalid webhook response: not an object");
-            }
-            catch (JsonException e)
-            {
-                throw new WebhookCallException($"received invalid webhook response: {e.Message}");
-            }
+            return TryParse(body) ?? throw new WebhookCallException("received invalid webhook response: " + DecodeError(body), invalidResponse: true);
         }
     }
 
-    private static string Describe(HttpRequestException e)
+    private static JsonObject? TryParse(byte[] body)
     {
+        try
+        {
+            return JsonNode.Parse(body) as JsonObject;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static string DecodeError(byte[] body)
+    {
+        try
+        {
+            _ = JsonNode.Parse(body);
+            return "json: cannot unmarshal into Go value of type struct";
+        }
+        catch (JsonException e)
+        {
+            return e.Message;
+        }
+    }
+
+    private static string Describe(HttpRequestException e, Uri target)
+    {
+        if (e.HttpRequestError == HttpRequestError.ConnectionError && e.InnerException is System.Net.Sockets.SocketException socket)
+        {
+            // Go's net package wording, which webhook failure messages carry.
+            var reason = socket.SocketErrorCode switch
+            {
+                System.Net.Sockets.SocketError.ConnectionRefused => "connect: connection refused",
+                System.Net.Sockets.SocketError.HostNotFound or System.Net.Sockets.SocketError.NoData => "no such host",
+                _ => socket.Message,
+            };
+            return socket.SocketErrorCode is System.Net.Sockets.SocketError.HostNotFound or System.Net.Sockets.SocketError.NoData
+                ? $"dial tcp: lookup {target.Host}: {reason}"
+                : $"dial tcp {target.Host}:{target.Port}: {reason}";
+        }
+
         var inner = e.InnerException;
         while (inner?.InnerException is not null && inner is not System.Security.Authentication.AuthenticationException)
         {
