@@ -1,6 +1,7 @@
 using k8s;
 using Karpenter.Core;
 using Karpenter.Core.Provisioning;
+using Karpenter.Entities;
 using Karpenter.Kube.Client;
 using Karpenter.Kube.Hosting;
 using Karpenter.Kube.LeaderElection;
@@ -69,7 +70,7 @@ public static class OperatorHost
         builder.Configuration.AddInMemoryCollection(SettingFlags.Parse(options.Args));
         var settings = OperatorSettings.Read(builder.Configuration);
 
-        builder.AddKubeOperatorHosting(hosting =>
+        var kube = builder.AddKubeOperatorHosting(hosting =>
         {
             hosting.MetricsPort = settings.MetricsPort;
             hosting.HealthProbePort = settings.HealthProbePort;
@@ -93,6 +94,7 @@ public static class OperatorHost
 
         Configure(services, settings);
         services.AddKarpenterCore();
+        kube.AddKarpenterWebhooks();
         options.Services?.Invoke(services);
 
         var app = builder.Build();

@@ -59,6 +59,52 @@ public sealed class OperatorHostTests(KubeApiFixture api) : IClassFixture<KubeAp
     }
 
     [Fact]
+    public async Task Serves_the_v1beta1_conversion_webhook_over_tls()
+    {
+        await using var app = OperatorHost.Build(new OperatorHostOptions
+        {
+            ReadEnvironment = false,
+            Kubernetes = api.Server.ClientConfiguration,
+            LoopbackOnly = true,
+            Settings = new Dictionary<string, string?>
+            {
+                ["METRICS_PORT"] = "0",
+                ["HEALTH_PROBE_PORT"] = "0",
+                ["WEBHOOK_PORT"] = "0",
+                ["DISABLE_LEADER_ELECTION"] = "true",
+                ["LOG_FORMAT"] = "console",
+            },
+        });
+        await app.StartAsync();
+        try
+        {
+            var https = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+                .First(a => a.StartsWith("https://", StringComparison.Ordinal));
+            using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true };
+            using var client = new HttpClient(handler);
+            var review = """
+                {"apiVersion":"apiextensions.k8s.io/v1","kind":"ConversionReview","request":{"uid":"u1","desiredAPIVersion":"karpenter.sh/v1",
+                 "objects":[{"apiVersion":"karpenter.sh/v1beta1","kind":"NodePool","metadata":{"name":"general-purpose"},
+                  "spec":{"template":{"spec":{"nodeClassRef":{"name":"default-ec2"},"requirements":[]}},"disruption":{"consolidationPolicy":"WhenUnderutilized"}}}]}}
+                """;
+            using var response = await client.PostAsync(
+                $"{https}{Karpenter.Kube.Webhooks.WebhookPaths.Convert("karpenter.sh", "NodePool")}",
+                new StringContent(review, System.Text.Encoding.UTF8, "application/json"));
+            var body = await response.Content.ReadAsStringAsync();
+
+            Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+            Assert.Contains("\"uid\":\"u1\"", body, StringComparison.Ordinal);
+            Assert.Contains("\"status\":\"Success\"", body, StringComparison.Ordinal);
+            Assert.Contains("\"apiVersion\":\"karpenter.sh/v1\"", body, StringComparison.Ordinal);
+            Assert.Contains("WhenEmptyOrUnderutilized", body, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await app.StopAsync();
+        }
+    }
+
+    [Fact]
     public async Task Settings_reach_the_options_of_the_runtime_and_the_core()
     {
         await using var app = OperatorHost.Build(new OperatorHostOptions
