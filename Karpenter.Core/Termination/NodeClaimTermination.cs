@@ -1,6 +1,5 @@
 using System.Globalization;
 using k8s.Models;
-using Karpenter.Core.CloudProvider;
 using Karpenter.Core.Lifecycle;
 using Karpenter.Core.Lifecycle.Launch;
 using Karpenter.Core.Metrics;
@@ -25,7 +24,7 @@ namespace Karpenter.Core.Termination;
 public sealed class NodeClaimTermination(
     IKubeClient client,
     FinalizerClient finalizers,
-    ICloudProvider cloudProvider,
+    InstanceTermination instances,
     ClusterIndexes indexes,
     LaunchCache launches,
     InheritedLaunches inherited,
@@ -34,9 +33,6 @@ public sealed class NodeClaimTermination(
     TimeProvider time,
     ILogger<NodeClaimTermination> logger)
 {
-    /// <summary>How often the instance's termination is re-requested until the provider reports it gone (upstream: 5 s).</summary>
-    public static readonly TimeSpan InstanceTerminationPoll = TimeSpan.FromSeconds(5);
-
     /// <summary>A safety requeue while the Node drains (its deletion also wakes the NodeClaim through the Node watch).</summary>
     public static readonly TimeSpan NodeDeletionPoll = TimeSpan.FromSeconds(30);
 
@@ -61,7 +57,7 @@ public sealed class NodeClaimTermination(
             return ReconcileResult.Done;
         }
 
-        if (nodeClaim.IsTrue(ConditionTypes.Registered))
+        // Every Node with the provider ID goes first, registered or not (upstream deletes them all).
         {
             var nodes = indexes.NodesForProviderId(nodeClaim.Status.ProviderId);
             foreach (var node in nodes.Where(n => n.Metadata.DeletionTimestamp is null))
@@ -79,43 +75,23 @@ public sealed class NodeClaimTermination(
         var providerId = await ProviderIdAsync(nodeClaim, cancellationToken);
         if (providerId is not null)
         {
-            var target = KubeObjects.DeepClone(nodeClaim);
-            target.Status.ProviderId = providerId;
             bool gone;
             try
             {
-                await cloudProvider.DeleteAsync(target, cancellationToken);
-                gone = false;
+                gone = await instances.EnsureTerminatedAsync(nodeClaim, providerId, cancellationToken);
             }
-            catch (NodeClaimNotFoundException)
+            catch (KubeConflictException)
             {
-                gone = true;
+                return ReconcileResult.RequeueRateLimited;
+            }
+            catch (KubeNotFoundException)
+            {
+                return ReconcileResult.Done;
             }
 
             if (!gone)
             {
-                // Record the provider ID too when it came from the launch cache or the cloud, so the next pass
-                // keeps waiting for this instance.
-                var modified = KubeObjects.DeepClone(nodeClaim);
-                modified.Status.ProviderId = providerId;
-                modified.SetTrue(ConditionTypes.InstanceTerminating, time.GetUtcNow());
-                if (!nodeClaim.IsTrue(ConditionTypes.InstanceTerminating) || nodeClaim.Status.ProviderId != providerId)
-                {
-                    try
-                    {
-                        await client.PatchStatusFromAsync(nodeClaim, modified, optimisticLock: true, cancellationToken);
-                    }
-                    catch (KubeConflictException)
-                    {
-                        return ReconcileResult.RequeueRateLimited;
-                    }
-                    catch (KubeNotFoundException)
-                    {
-                        return ReconcileResult.Done;
-                    }
-                }
-
-                return ReconcileResult.After(InstanceTerminationPoll);
+                return ReconcileResult.After(InstanceTermination.Poll);
             }
 
             if (nodeClaim.Condition(ConditionTypes.InstanceTerminating)?.LastTransitionTime is { } terminating)
