@@ -184,6 +184,22 @@ public sealed class KubeApiServer : IAsyncDisposable
         return _handler.ExpireWatches();
     }
 
+    /// <summary>
+    /// Makes webhook configurations that name <c>service {namespace, name, port}</c> (port defaults to 443)
+    /// reach <paramref name="endpoint"/>, e.g. a webhook server on a loopback port: the emulator has no Services,
+    /// so this stands in for the Service and its endpoints. The configuration's <c>path</c> is appended and the
+    /// TLS certificate must be valid for the endpoint's host and chain to the configuration's <c>caBundle</c>.
+    /// Registered endpoints take precedence over <see cref="KubeApiServerOptions.WebhookServiceResolver"/>.
+    /// </summary>
+    public void RegisterWebhookService(string @namespace, string name, int port, Uri endpoint)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(@namespace);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(endpoint);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(port);
+        _handler.Webhooks.RegisterService(@namespace, name, port, endpoint);
+    }
+
     /// <summary>Test hook: sends a BOOKMARK now to every watch that allows bookmarks.</summary>
     public void SendBookmarks() => _handler.SendBookmarks();
 

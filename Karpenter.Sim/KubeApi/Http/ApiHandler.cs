@@ -75,6 +75,8 @@ internal sealed partial class ApiHandler : IStrategyContext, IDisposable
 
     public ResourceRegistry Registry => _registry;
 
+    public WebhookClient Webhooks => _webhooks;
+
     public ObjectStore Store => _store;
 
     public JsonObject? Read(string storageId, string? ns, string name)

@@ -24,6 +24,14 @@ internal sealed class WebhookCallException(string message, bool invalidResponse 
 internal sealed class WebhookClient(Func<string, string, int, string?, Uri>? serviceResolver, TimeProvider time) : IDisposable
 {
     private readonly ConcurrentDictionary<string, HttpClient> _clients = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Namespace, string Name, int Port), Uri> _services = new();
+
+    /// <summary>
+    /// Routes calls for <c>service {namespace, name, port}</c> to <paramref name="endpoint"/> (scheme, host and
+    /// port; the configuration's <c>path</c> is appended), as a cluster's Service would route them to a pod.
+    /// </summary>
+    public void RegisterService(string @namespace, string name, int port, Uri endpoint) =>
+        _services[(@namespace, name, port)] = endpoint;
 
     public Uri Resolve(JsonObject clientConfig)
     {
@@ -38,6 +46,11 @@ internal sealed class WebhookClient(Func<string, string, int, string?, Uri>? ser
             var name = service.GetString("name") ?? "";
             var port = (int)(service.GetLong("port") ?? 443);
             var path = service.GetString("path");
+            if (_services.TryGetValue((ns, name, port), out var endpoint))
+            {
+                return new UriBuilder(endpoint) { Path = path ?? "/" }.Uri;
+            }
+
             if (serviceResolver is not null)
             {
                 return serviceResolver(ns, name, port, path);

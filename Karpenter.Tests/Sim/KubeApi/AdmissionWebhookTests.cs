@@ -186,6 +186,52 @@ public sealed class AdmissionWebhookTests(KubeApiFixture api) : IClassFixture<Ku
     }
 
     [Fact]
+    public async Task A_service_clientConfig_reaches_the_endpoint_registered_for_that_service()
+    {
+        var ns = await api.CreateNamespaceAsync("service");
+        api.Server.RegisterWebhookService("webhooks", "guard", 8443, new Uri(_webhook.BaseUrl));
+        _webhook.On("validate/pods", _ => TestAdmissionWebhook.Deny("through the service"));
+        var hook = $$"""{"name":"svc.example.com","clientConfig":{"service":{"namespace":"webhooks","name":"guard","port":8443,"path":"/validate/pods"},"caBundle":"{{_webhook.CaBundle}}"},"rules":[{{PodCreate}}],"sideEffects":"None","admissionReviewVersions":["v1"]{{InNamespace(ns)}}}""";
+        await using var config = await ConfigureAsync(false, "service", hook);
+
+        var status = await ExpectStatusAsync(400, null, () => Client.CoreV1.CreateNamespacedPodAsync(Pod("p"), ns));
+
+        Assert.Equal("admission webhook \"svc.example.com\" denied the request: through the service", status.Message);
+        Assert.Single(_webhook.RequestsTo("validate/pods"));
+    }
+
+    [Fact]
+    public async Task A_webhook_whose_certificate_does_not_chain_to_the_caBundle_is_a_call_failure()
+    {
+        var ns = await api.CreateNamespaceAsync("untrusted");
+        using var stranger = Karpenter.Sim.KubeApi.Tls.CertificateAuthority.Create("some-other-ca");
+        var hook = Hook("untrusted.example.com", "untrusted", extra: InNamespace(ns)).Replace(_webhook.CaBundle, stranger.CaBundle, StringComparison.Ordinal);
+        await using var config = await ConfigureAsync(false, "untrusted", hook);
+
+        var status = await ExpectStatusAsync(500, "InternalError", () => Client.CoreV1.CreateNamespacedPodAsync(Pod("p"), ns));
+
+        Assert.StartsWith("Internal error occurred: failed calling webhook \"untrusted.example.com\": failed to call webhook: Post \"", status.Message, StringComparison.Ordinal);
+        Assert.EndsWith("x509: certificate signed by unknown authority", status.Message, StringComparison.Ordinal);
+        Assert.Empty(_webhook.RequestsTo("untrusted"));
+    }
+
+    [Fact]
+    public async Task A_dry_run_is_admitted_with_dryRun_true_and_nothing_is_stored()
+    {
+        var ns = await api.CreateNamespaceAsync("dryrun");
+        _webhook.On("dry", _ => TestAdmissionWebhook.Patch("""[{"op":"add","path":"/metadata/labels","value":{"dry":"run"}}]"""));
+        await using var config = await ConfigureAsync(true, "dry", Hook("dry.example.com", "dry", extra: InNamespace(ns)).Replace("\"None\"", "\"NoneOnDryRun\"", StringComparison.Ordinal));
+
+        var created = await Client.CoreV1.CreateNamespacedPodAsync(Pod("p"), ns, dryRun: "All");
+
+        Assert.Equal("run", created.Metadata.Labels["dry"]);
+        var request = Assert.Single(_webhook.RequestsTo("dry"));
+        Assert.True(request["dryRun"]!.GetValue<bool>());
+        Assert.Equal("""["All"]""", request["options"]!["dryRun"]!.ToJsonString());
+        Assert.Empty((await Client.CoreV1.ListNamespacedPodAsync(ns)).Items);
+    }
+
+    [Fact]
     public async Task Namespace_and_object_selectors_and_rules_decide_which_requests_reach_a_webhook()
     {
         var chosen = await api.CreateNamespaceAsync("chosen");
