@@ -1,4 +1,5 @@
 using k8s;
+using k8s.Models;
 using Karpenter.Core;
 using Karpenter.Core.Provisioning;
 using Karpenter.Entities;
@@ -94,12 +95,28 @@ public static class OperatorHost
 
         Configure(services, settings);
         services.AddKarpenterCore();
-        kube.AddKarpenterWebhooks();
+        kube.AddKarpenterWebhooks()
+            .AddCaBundleInjection(CaBundleTargets(settings));
         options.Services?.Invoke(services);
 
         var app = builder.Build();
         app.MapKubeOperatorEndpoints();
         return app;
+    }
+
+    /// <summary>Our CRDs with a conversion webhook and our webhook configurations, named as <c>manifests</c> generates them.</summary>
+    private static CaBundleTargets CaBundleTargets(OperatorSettings settings)
+    {
+        var name = settings.KarpenterService ?? "karpenter";
+        return new CaBundleTargets
+        {
+            CustomResourceDefinitions = [.. KarpenterApi.EntityTypes
+                .Select(t => t.GetCustomAttributes(typeof(KubernetesEntityAttribute), false).Cast<KubernetesEntityAttribute>().Single())
+                .Select(e => $"{e.PluralName}.{e.Group}")
+                .Distinct()],
+            ValidatingWebhookConfigurations = [$"validation.webhook.{name}.sh"],
+            MutatingWebhookConfigurations = [$"defaulting.webhook.{name}.sh"],
+        };
     }
 
     private static void Configure(IServiceCollection services, OperatorSettings settings)
@@ -120,12 +137,9 @@ public static class OperatorHost
             o.Enabled = !settings.DisableWebhook;
             o.Port = settings.WebhookPort;
             o.DnsNames = settings.WebhookDnsNames();
-            if (settings.WebhookCertDir is { } dir)
-            {
-                o.CertificateFile = Path.Combine(dir, "tls.crt");
-                o.KeyFile = Path.Combine(dir, "tls.key");
-                o.CaFile = File.Exists(Path.Combine(dir, "ca.crt")) ? Path.Combine(dir, "ca.crt") : null;
-            }
+            o.CertificateFile = settings.WebhookCertFile;
+            o.KeyFile = settings.WebhookKeyFile;
+            o.CaFile = settings.WebhookCaFile;
         });
         services.Configure<BatchingOptions>(o =>
         {

@@ -38,6 +38,9 @@ public sealed class OperatorSettings
     /// <summary><c>LOG_FORMAT</c> (ours): <c>json</c> (default, as upstream's zap production encoder) or <c>console</c>.</summary>
     public string LogFormat { get; private init; } = "json";
 
+    /// <summary><c>SYSTEM_NAMESPACE</c>: the operator's namespace (the chart sets it from the pod), <c>kube-system</c> by default.</summary>
+    public string SystemNamespace { get; private init; } = "kube-system";
+
     public bool DisableLeaderElection { get; private init; }
 
     public string LeaderElectionName { get; private init; } = "karpenter-leader-election";
@@ -50,9 +53,15 @@ public sealed class OperatorSettings
 
     public int WebhookPort { get; private init; } = 8443;
 
-    /// <summary><c>WEBHOOK_CERT_DIR</c>: a mounted TLS Secret (<c>tls.crt</c>, <c>tls.key</c>, optional <c>ca.crt</c>), reloaded on change;
-    /// empty: a development CA and certificate are generated at start.</summary>
-    public string? WebhookCertDir { get; private init; }
+    /// <summary><c>WEBHOOK_CERT_FILE</c>/<c>WEBHOOK_KEY_FILE</c>: the serving certificate and key (PEM, e.g. the mounted
+    /// <c>karpenter-webhook-cert</c> Secret from cert-manager), reloaded on change; neither: a development CA and
+    /// certificate are generated at start (one replica, the simulator).</summary>
+    public string? WebhookCertFile { get; private init; }
+
+    public string? WebhookKeyFile { get; private init; }
+
+    /// <summary><c>WEBHOOK_CA_FILE</c>: the CA of the certificate, injected as <c>caBundle</c> into the CRDs and webhook configurations.</summary>
+    public string? WebhookCaFile { get; private init; }
 
     /// <summary><c>KARPENTER_SERVICE</c>: the Service in front of the webhook; the development certificate is valid for its DNS names.</summary>
     public string? KarpenterService { get; private init; }
@@ -76,12 +85,15 @@ public sealed class OperatorSettings
             HealthProbePort = (int)reader.Number("HEALTH_PROBE_PORT", 8081, min: 0, max: 65535, integer: true),
             LogLevel = reader.Parse("LOG_LEVEL", LogLevel.Information, ParseLogLevel),
             LogFormat = reader.OneOf("LOG_FORMAT", "json", "json", "console"),
+            SystemNamespace = systemNamespace,
             DisableLeaderElection = reader.Bool("DISABLE_LEADER_ELECTION", false),
             LeaderElectionName = reader.String("LEADER_ELECTION_NAME") ?? "karpenter-leader-election",
             LeaderElectionNamespace = reader.String("LEADER_ELECTION_NAMESPACE") ?? systemNamespace,
             DisableWebhook = reader.Bool("DISABLE_WEBHOOK", false),
             WebhookPort = (int)reader.Number("WEBHOOK_PORT", 8443, min: 0, max: 65535, integer: true),
-            WebhookCertDir = reader.String("WEBHOOK_CERT_DIR"),
+            WebhookCertFile = reader.String("WEBHOOK_CERT_FILE"),
+            WebhookKeyFile = reader.String("WEBHOOK_KEY_FILE"),
+            WebhookCaFile = reader.String("WEBHOOK_CA_FILE"),
             KarpenterService = reader.String("KARPENTER_SERVICE"),
         };
 
@@ -90,13 +102,18 @@ public sealed class OperatorSettings
             reader.Problems.Add($"BATCH_MAX_DURATION ({GoDuration.Format(settings.BatchMaxDuration)}) must not be shorter than BATCH_IDLE_DURATION ({GoDuration.Format(settings.BatchIdleDuration)})");
         }
 
-        if (settings.WebhookCertDir is { } dir && !settings.DisableWebhook)
+        if (!settings.DisableWebhook)
         {
-            foreach (var file in new[] { "tls.crt", "tls.key" })
+            if ((settings.WebhookCertFile is null) != (settings.WebhookKeyFile is null))
             {
-                if (!File.Exists(Path.Combine(dir, file)))
+                reader.Problems.Add("WEBHOOK_CERT_FILE and WEBHOOK_KEY_FILE go together: give both (a TLS Secret's tls.crt and tls.key) or neither (a development certificate)");
+            }
+
+            foreach (var (key, file) in new[] { ("WEBHOOK_CERT_FILE", settings.WebhookCertFile), ("WEBHOOK_KEY_FILE", settings.WebhookKeyFile), ("WEBHOOK_CA_FILE", settings.WebhookCaFile) })
+            {
+                if (file is not null && !File.Exists(file))
                 {
-                    reader.Problems.Add($"WEBHOOK_CERT_DIR: '{Path.Combine(dir, file)}' does not exist (expected tls.crt and tls.key, as a kubernetes.io/tls Secret mounts them)");
+                    reader.Problems.Add($"{key}: '{file}' does not exist; mount the webhook certificate Secret (e.g. issued by cert-manager) or set DISABLE_WEBHOOK=true");
                 }
             }
         }
@@ -106,7 +123,7 @@ public sealed class OperatorSettings
 
     /// <summary>The DNS names the development webhook certificate is valid for.</summary>
     public IList<string> WebhookDnsNames() => KarpenterService is { } service
-        ? [service, $"{service}.{LeaderElectionNamespace}", $"{service}.{LeaderElectionNamespace}.svc", $"{service}.{LeaderElectionNamespace}.svc.cluster.local"]
+        ? [service, $"{service}.{SystemNamespace}", $"{service}.{SystemNamespace}.svc", $"{service}.{SystemNamespace}.svc.cluster.local"]
         : ["localhost"];
 
     private static LogLevel ParseLogLevel(string text) => text.ToLowerInvariant() switch

@@ -14,21 +14,7 @@ public sealed class OperatorHostTests(KubeApiFixture api) : IClassFixture<KubeAp
     [Fact]
     public async Task Starts_takes_the_leader_lease_serves_probes_and_releases_the_lease_on_stop()
     {
-        await using var app = OperatorHost.Build(new OperatorHostOptions
-        {
-            ReadEnvironment = false,
-            Kubernetes = api.Server.ClientConfiguration,
-            LoopbackOnly = true,
-            Settings = new Dictionary<string, string?>
-            {
-                ["METRICS_PORT"] = "0",
-                ["HEALTH_PROBE_PORT"] = "0",
-                ["DISABLE_WEBHOOK"] = "true",
-                ["LOG_FORMAT"] = "console",
-                ["LEADER_ELECTION_NAME"] = "host-test",
-            },
-        });
-        await app.StartAsync();
+        await using var app = await StartAsync(("DISABLE_WEBHOOK", "true"), ("LEADER_ELECTION_NAME", "host-test"));
         try
         {
             var http = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -61,21 +47,7 @@ public sealed class OperatorHostTests(KubeApiFixture api) : IClassFixture<KubeAp
     [Fact]
     public async Task Serves_the_v1beta1_conversion_webhook_over_tls()
     {
-        await using var app = OperatorHost.Build(new OperatorHostOptions
-        {
-            ReadEnvironment = false,
-            Kubernetes = api.Server.ClientConfiguration,
-            LoopbackOnly = true,
-            Settings = new Dictionary<string, string?>
-            {
-                ["METRICS_PORT"] = "0",
-                ["HEALTH_PROBE_PORT"] = "0",
-                ["WEBHOOK_PORT"] = "0",
-                ["DISABLE_LEADER_ELECTION"] = "true",
-                ["LOG_FORMAT"] = "console",
-            },
-        });
-        await app.StartAsync();
+        await using var app = await StartAsync(("WEBHOOK_PORT", "0"), ("DISABLE_LEADER_ELECTION", "true"));
         try
         {
             var https = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
@@ -131,6 +103,26 @@ public sealed class OperatorHostTests(KubeApiFixture api) : IClassFixture<KubeAp
         }));
 
         Assert.Equal("BATCH_MAX_DURATION: '-1s' must be positive", Assert.Single(e.Problems));
+    }
+
+    /// <summary>The host on loopback with ephemeral ports and console logs, plus <paramref name="settings"/>, started.</summary>
+    private async Task<Microsoft.AspNetCore.Builder.WebApplication> StartAsync(params (string Key, string Value)[] settings)
+    {
+        var all = new Dictionary<string, string?> { ["METRICS_PORT"] = "0", ["HEALTH_PROBE_PORT"] = "0", ["LOG_FORMAT"] = "console" };
+        foreach (var (key, value) in settings)
+        {
+            all[key] = value;
+        }
+
+        var app = OperatorHost.Build(new OperatorHostOptions
+        {
+            ReadEnvironment = false,
+            Kubernetes = api.Server.ClientConfiguration,
+            LoopbackOnly = true,
+            Settings = all,
+        });
+        await app.StartAsync();
+        return app;
     }
 
     private static async Task<T> Eventually<T>(Func<Task<T?>> probe)

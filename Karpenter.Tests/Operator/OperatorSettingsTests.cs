@@ -100,6 +100,24 @@ public sealed class OperatorSettingsTests
         Assert.Equal("'manfests' is not a flag; settings are given as --name=value (e.g. --cluster-name=demo)", e.Problems[1]);
     }
 
+    [Fact]
+    public void Webhook_certificate_files_must_come_in_pairs_and_exist()
+    {
+        var e = Assert.Throws<OperatorSettingsException>(() => Read(("WEBHOOK_CERT_FILE", "/no/such/tls.crt")));
+
+        Assert.Contains("WEBHOOK_CERT_FILE and WEBHOOK_KEY_FILE go together: give both (a TLS Secret's tls.crt and tls.key) or neither (a development certificate)", e.Problems);
+        Assert.Contains("WEBHOOK_CERT_FILE: '/no/such/tls.crt' does not exist; mount the webhook certificate Secret (e.g. issued by cert-manager) or set DISABLE_WEBHOOK=true", e.Problems);
+        Assert.Null(Read(("WEBHOOK_CERT_FILE", "/no/such/tls.crt"), ("DISABLE_WEBHOOK", "true")).WebhookKeyFile);
+    }
+
+    [Fact]
+    public void The_development_certificate_names_the_service_in_the_system_namespace()
+    {
+        var settings = Read(("KARPENTER_SERVICE", "karpenter"), ("SYSTEM_NAMESPACE", "autoscaling"));
+
+        Assert.Equal(["karpenter", "karpenter.autoscaling", "karpenter.autoscaling.svc", "karpenter.autoscaling.svc.cluster.local"], settings.WebhookDnsNames());
+    }
+
     private static OperatorSettings Read(params (string Key, string Value)[] values) =>
         OperatorSettings.Read(new ConfigurationBuilder()
             .AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value)))
