@@ -499,7 +499,7 @@ internal sealed partial class Solver
             if (plan.Delta == 0)
             {
                 fits++;
-                var avail = bin.Template!.Avail[plan.Cur];
+                var avail = bin.Template!.Avail[plan.Target >= 0 ? plan.Target : plan.Cur];
                 var left = avail - bin.Used - r;
                 var score = Math.Max(left.CpuMilli / (double)Math.Max(1, avail.CpuMilli), left.Memory / (double)Math.Max(1, avail.Memory));
                 if (score < bestScore)
@@ -521,8 +521,8 @@ internal sealed partial class Solver
             return true;
         }
 
-        // 3. Growing a recent NodeClaim onto a larger instance type.
-        foreach (var bin in _recent)
+        // 3. Growing a planned NodeClaim onto a larger instance type: a recent one, or one of those with the most room.
+        foreach (var bin in _recent.Concat(_slack.Roomiest(RecentClaims).Select(id => _bins[id])))
         {
             if (CanAdd(bin, pod, plan) is null && plan.Delta < bestDelta)
             {
@@ -563,6 +563,13 @@ internal sealed partial class Solver
         {
             var bin = chosen.Create(newPlan);
             Commit(bin, pod, newPlan);
+            if (!pod.Shape.OpensNode && newPlan.Mask is { } mask)
+            {
+                // Sized for the type that holds such pods most cheaply; shrunk to what it gets once packing ends.
+                bin.Target = chosen.EfficientTarget(bin.ReqId, mask, pod.Requests, bin.Cur);
+                UpdateTree(bin);
+            }
+
             return true;
         }
 
@@ -720,6 +727,8 @@ internal sealed partial class Solver
                             min = 0;
                         }
 
+                        // Pods already on an undecided NodeClaim are counted in the domain it is narrowed to.
+                        var undecided = UncountedOn(bin, group, _reqs[bin.ReqId].Get(group.Key));
                         string? best = null;
                         var bestCount = int.MaxValue;
                         foreach (var d in group.Domains)
@@ -729,7 +738,7 @@ internal sealed partial class Solver
                                 continue;
                             }
 
-                            var count = group.Count(d) + (self ? 1 : 0);
+                            var count = group.Count(d) + undecided + (self ? 1 : 0);
                             if (count - min <= group.MaxSkew && count < bestCount)
                             {
                                 (best, bestCount) = (d, count);
@@ -800,7 +809,91 @@ internal sealed partial class Solver
             }
         }
 
+        DecideCountedDomains(shape, ref reqId);
         return null;
+    }
+
+    /// <summary>
+    /// A pod that a spread constraint over a non-hostname key counts goes to a NodeClaim whose domain of that key is
+    /// decided now (the least counted one it allows), so that every count later spread pods are checked against is
+    /// the count kube-scheduler will see whatever order the pods bind in; an undecided NodeClaim's pods would be
+    /// counted only once it is narrowed, after spread pods were placed against counts without them.
+    /// </summary>
+    private void DecideCountedDomains(Shape shape, ref int reqId)
+    {
+        foreach (var group in shape.SelectedBy)
+        {
+            if (group.Type != TopologyType.Spread || group.IsHostname || group.Domains.Length < 2)
+            {
+                continue;
+            }
+
+            var nodeDomains = _reqs[reqId].Get(group.Key);
+            string? best = null;
+            var bestCount = int.MaxValue;
+            var possible = 0;
+            foreach (var d in group.Domains)
+            {
+                if (!nodeDomains.Has(d))
+                {
+                    continue;
+                }
+
+                possible++;
+                var count = 0;
+                foreach (var g in shape.SelectedBy)
+                {
+                    if (g.Type == TopologyType.Spread && string.Equals(g.Key, group.Key, StringComparison.Ordinal))
+                    {
+                        count += g.Count(d);
+                    }
+                }
+
+                if (count < bestCount)
+                {
+                    (best, bestCount) = (d, count);
+                }
+            }
+
+            if (possible > 1 && best is not null)
+            {
+                reqId = NarrowTo(reqId, group.Key, group.Domains, [best]);
+            }
+        }
+    }
+
+    /// <summary>The pods on <paramref name="bin"/> that <paramref name="group"/> selects but does not count yet (its domain is undecided).</summary>
+    private static int UncountedOn(Bin bin, TopologyGroup group, Requirement nodeDomains)
+    {
+        if (bin.Pods.Count == 0)
+        {
+            return 0;
+        }
+
+        var possible = 0;
+        foreach (var d in group.Domains)
+        {
+            if (nodeDomains.Has(d) && ++possible > 1)
+            {
+                break;
+            }
+        }
+
+        if (possible <= 1)
+        {
+            return 0;
+        }
+
+        var n = 0;
+        foreach (var p in bin.Pods)
+        {
+            if (p.Shape.SelectedBy.Contains(group))
+            {
+                n++;
+            }
+        }
+
+        return n;
     }
 
     private int NarrowTo(int reqId, string key, string[] domains, List<string> allowed)
@@ -821,6 +914,22 @@ internal sealed partial class Solver
 
     private void Commit(Bin bin, PodState pod, Plan plan)
     {
+        if (bin.ReqId != plan.ReqId && bin.Pods.Count > 0)
+        {
+            // Narrowing a NodeClaim to one domain decides the domain of the pods already on it: count them there
+            // (upstream leaves them uncounted, which lets later spread pods skew the domain they joined).
+            foreach (var p in bin.Pods)
+            {
+                Record(bin, p, -1);
+            }
+
+            bin.ReqId = plan.ReqId;
+            foreach (var p in bin.Pods)
+            {
+                Record(bin, p, +1);
+            }
+        }
+
         bin.ReqId = plan.ReqId;
         if (!bin.Existing)
         {
@@ -830,6 +939,7 @@ internal sealed partial class Solver
             }
 
             bin.Cur = plan.Cur;
+            bin.Target = plan.Target;
         }
 
         bin.Used += pod.Requests;
@@ -848,7 +958,7 @@ internal sealed partial class Solver
         }
         else
         {
-            _slack.Set(bin.Id, bin.Pods.Count == 0 ? default : bin.Template!.Avail[bin.Cur] - bin.Used, bin.Pods.Count > 0);
+            _slack.Set(bin.Id, bin.Pods.Count == 0 ? default : bin.Template!.Avail[bin.Room] - bin.Used, bin.Pods.Count > 0);
         }
     }
 

@@ -119,8 +119,17 @@ public sealed class SchedulingOptions
     /// <summary>At most this many new NodeClaims (consolidation simulates "remaining nodes plus one replacement"); null: unlimited.</summary>
     public int? MaxNewNodeClaims { get; init; }
 
-    /// <summary>Time the packing-improvement step may use after the greedy solve; zero disables it.</summary>
-    public TimeSpan ImprovementBudget { get; init; } = TimeSpan.FromMilliseconds(200);
+    /// <summary>
+    /// A wall-clock cap on the packing-improvement step after the greedy solve, a safety net only: the step is bounded
+    /// by <see cref="ImprovementEffort"/> so that its result does not depend on machine load. Zero disables the step.
+    /// </summary>
+    public TimeSpan ImprovementBudget { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How much work the packing-improvement step may do, in placement checks per pod of the batch (plus a fixed
+    /// allowance for small batches). The same input and effort always give the same plan. Zero disables the step.
+    /// </summary>
+    public int ImprovementEffort { get; init; } = 24;
 
     /// <summary>Label keys a NodeClaim may leave undefined because instance types or offerings define them.</summary>
     public IReadOnlySet<string>? WellKnownLabels { get; init; }

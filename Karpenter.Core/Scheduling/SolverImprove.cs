@@ -1,28 +1,47 @@
 namespace Karpenter.Core.Scheduling;
 
 /// <summary>
-/// The packing-improvement step: local moves after the greedy pass, within <see cref="SchedulingOptions.ImprovementBudget"/>.
-/// Every move either lowers the total price or is undone, so the result is never worse than greedy; every move is
-/// checked as a fresh placement would be, plus the constraints of the pods it leaves and joins.
+/// The packing-improvement step: local moves after the greedy pass. Its work is counted in placement checks and
+/// bounded by <see cref="SchedulingOptions.ImprovementEffort"/>, so the plan is the same on an idle and on a loaded
+/// machine; <see cref="SchedulingOptions.ImprovementBudget"/> caps its wall-clock time only as a safety net. Every
+/// move either lowers the total price or is undone, so the result is never worse than greedy; every move is checked
+/// as a fresh placement would be, plus the constraints of the pods it leaves and joins.
 /// </summary>
 internal sealed partial class Solver
 {
-    private long _improveStart;
+    private const int SmallBatchWork = 20_000;
 
-    private bool OutOfTime => _time.GetElapsedTime(_improveStart) > _options.ImprovementBudget || _cancellation.IsCancellationRequested;
+    private long _improveStart;
+    private long _work;
+    private long _workBudget;
+
+    private bool OutOfBudget => _work >= _workBudget || _cancellation.IsCancellationRequested ||
+                                ((_work & 63) == 0 && _time.GetElapsedTime(_improveStart) > _options.ImprovementBudget);
 
     private void Improve()
     {
-        if (_options.ImprovementBudget <= TimeSpan.Zero)
+        if (_options.ImprovementBudget <= TimeSpan.Zero || _options.ImprovementEffort <= 0)
         {
             return;
         }
 
-        _improveStart = _time.GetTimestamp();
-        var improved = true;
-        while (improved && !OutOfTime)
+        // From here on a NodeClaim costs what its cheapest fitting type costs: the room reserved while packing is gone.
+        foreach (var bin in _bins)
         {
-            improved = Merge() | Downsize();
+            if (!bin.Existing && bin.Target >= 0)
+            {
+                bin.Target = -1;
+                UpdateTree(bin);
+            }
+        }
+
+        _improveStart = _time.GetTimestamp();
+        var pods = _bins.Sum(b => b.Existing ? 0 : b.Pods.Count);
+        _workBudget = SmallBatchWork + ((long)_options.ImprovementEffort * pods);
+        var improved = true;
+        while (improved && !OutOfBudget)
+        {
+            improved = Merge() | Shrink();
         }
     }
 
@@ -37,10 +56,10 @@ internal sealed partial class Solver
             .GroupBy(b => (b.Template!.Index, b.ReqId));
         foreach (var group in groups)
         {
-            var claims = group.OrderBy(b => b.Template!.Prices[b.Cur]).ToList();
+            var claims = group.OrderBy(b => b.Template!.Prices[b.Cur]).ThenBy(b => b.Id).ToList();
             var template = claims[0].Template!;
             var i = 0;
-            while (i < claims.Count - 1 && !OutOfTime)
+            while (i < claims.Count - 1 && !OutOfBudget)
             {
                 var host = claims[i];
                 var mask = (ulong[])host.Mask.Clone();
@@ -48,8 +67,9 @@ internal sealed partial class Solver
                 var cost = template.Prices[host.Cur];
                 var taken = new List<Bin>();
                 var cur = host.Cur;
-                for (var j = i + 1; j < claims.Count; j++)
+                for (var j = i + 1; j < claims.Count && !OutOfBudget; j++)
                 {
+                    _work++;
                     var other = claims[j];
                     var merged = (ulong[])mask.Clone();
                     for (var w = 0; w < merged.Length; w++)
@@ -101,18 +121,29 @@ internal sealed partial class Solver
         other.Ports.Any(p => host.Ports.Concat(taken.SelectMany(b => b.Ports)).Any(p.ConflictsWith));
 
     /// <summary>
-    /// For each planned NodeClaim, from the most wasteful, moves pods into the free room of other NodeClaims (without
-    /// making those larger) until it fits a cheaper instance type, or empties it; undone unless it gets cheaper.
+    /// Shrinks planned NodeClaims onto cheaper instance types, those closest to one first: for each, the cheaper type
+    /// that needs the least taken out, then the pods that cover that need with the least overshoot, each moved into
+    /// the free room of another NodeClaim without making it larger. Undone unless the NodeClaim gets cheaper (or
+    /// empty, when no cheaper type is left).
     /// </summary>
-    private bool Downsize()
+    private bool Shrink()
     {
         var improved = false;
-        var claims = _bins.Where(b => !b.Existing && b.Pods.Count > 0)
-            .OrderByDescending(b => Waste(b))
-            .ToList();
-        foreach (var claim in claims)
+        var candidates = new List<(double Need, int Target, Bin Bin)>();
+        foreach (var bin in _bins)
         {
-            if (OutOfTime)
+            if (!bin.Existing && bin.Pods.Count > 0)
+            {
+                var (target, need) = ShrinkTarget(bin);
+                candidates.Add((need, target, bin));
+            }
+        }
+
+        candidates.Sort((a, b) => a.Need != b.Need ? a.Need.CompareTo(b.Need) : a.Bin.Id.CompareTo(b.Bin.Id));
+        var tried = new HashSet<PodState>();
+        foreach (var (_, target, claim) in candidates)
+        {
+            if (OutOfBudget)
             {
                 break;
             }
@@ -124,15 +155,18 @@ internal sealed partial class Solver
 
             var template = claim.Template!;
             var before = template.Prices[claim.Cur];
-            var target = CheaperType(claim);
+            var goal = target >= 0 ? template.Avail[target] : default;
             var moves = new List<(PodState Pod, Bin To)>();
-            foreach (var pod in claim.Pods.OrderByDescending(p => p.Requests.CpuMilli).ThenByDescending(p => p.Requests.Memory).ToList())
+            tried.Clear();
+            while (claim.Pods.Count > 0 && !(target >= 0 && claim.Used.FitsIn(goal)) && !OutOfBudget)
             {
-                if (target >= 0 && claim.Used.FitsIn(template.Avail[target]))
+                var pod = NextToMove(claim, goal, target >= 0, tried);
+                if (pod is null)
                 {
                     break;
                 }
 
+                tried.Add(pod);
                 if (TryMove(pod, claim) is { } to)
                 {
                     moves.Add((pod, to));
@@ -162,25 +196,81 @@ internal sealed partial class Solver
         return improved;
     }
 
-    private static double Waste(Bin bin)
+    /// <summary>
+    /// The cheaper instance type of the NodeClaim's set that needs the least taken out (in fractions of its current
+    /// room, summed over CPU, memory and pod slots), and that need; -1 and the whole load when none is cheaper.
+    /// </summary>
+    private static (int Target, double Need) ShrinkTarget(Bin bin)
     {
-        var avail = bin.Template!.Avail[bin.Cur];
-        return 1 - Math.Max(bin.Used.CpuMilli / (double)Math.Max(1, avail.CpuMilli), bin.Used.Memory / (double)Math.Max(1, avail.Memory));
-    }
-
-    /// <summary>The most expensive instance type of the NodeClaim's set that is cheaper than its current one, or -1.</summary>
-    private static int CheaperType(Bin bin)
-    {
-        var price = bin.Template!.Prices[bin.Cur];
+        var template = bin.Template!;
+        var price = template.Prices[bin.Cur];
+        var room = template.Avail[bin.Cur];
+        var best = -1;
+        var bestNeed = double.MaxValue;
         for (var t = bin.Cur - 1; t >= 0; t--)
         {
-            if ((bin.Mask[t >> 6] & (1UL << (t & 63))) != 0 && bin.Template.Prices[t] < price)
+            if ((bin.Mask[t >> 6] & (1UL << (t & 63))) == 0 || template.Prices[t] >= price)
             {
-                return t;
+                continue;
+            }
+
+            var need = Need(bin.Used, template.Avail[t], room);
+            if (need < bestNeed)
+            {
+                (best, bestNeed) = (t, need);
             }
         }
 
-        return -1;
+        return best >= 0 ? (best, bestNeed) : (-1, Need(bin.Used, default, room));
+    }
+
+    private static double Need(Resources used, Resources goal, Resources room) =>
+        (Math.Max(0, used.CpuMilli - goal.CpuMilli) / (double)Math.Max(1, room.CpuMilli)) +
+        (Math.Max(0, used.Memory - goal.Memory) / (double)Math.Max(1, room.Memory)) +
+        (Math.Max(0, used.Pods - goal.Pods) / (double)Math.Max(1, room.Pods));
+
+    /// <summary>
+    /// The untried pod whose removal best covers what still has to leave for <paramref name="goal"/>, penalising what it
+    /// takes beyond that (it uses up other NodeClaims' free room); every pod in turn when the NodeClaim is to be emptied.
+    /// </summary>
+    private static PodState? NextToMove(Bin claim, Resources goal, bool shrinking, HashSet<PodState> tried)
+    {
+        var room = claim.Template!.Avail[claim.Cur];
+        PodState? best = null;
+        var bestScore = double.MinValue;
+        foreach (var pod in claim.Pods)
+        {
+            if (tried.Contains(pod))
+            {
+                continue;
+            }
+
+            double score;
+            if (shrinking)
+            {
+                var r = pod.Requests;
+                var needCpu = Math.Max(0, claim.Used.CpuMilli - goal.CpuMilli);
+                var needMem = Math.Max(0, claim.Used.Memory - goal.Memory);
+                var needPods = Math.Max(0, claim.Used.Pods - goal.Pods);
+                var covered = (Math.Min(r.CpuMilli, needCpu) / (double)Math.Max(1, room.CpuMilli)) +
+                              (Math.Min(r.Memory, needMem) / (double)Math.Max(1, room.Memory)) +
+                              (Math.Min(r.Pods, needPods) / (double)Math.Max(1, room.Pods));
+                var over = (Math.Max(0, r.CpuMilli - needCpu) / (double)Math.Max(1, room.CpuMilli)) +
+                           (Math.Max(0, r.Memory - needMem) / (double)Math.Max(1, room.Memory));
+                score = covered - (0.5 * over);
+            }
+            else
+            {
+                score = (pod.Requests.CpuMilli / (double)Math.Max(1, room.CpuMilli)) + (pod.Requests.Memory / (double)Math.Max(1, room.Memory));
+            }
+
+            if (score > bestScore)
+            {
+                (best, bestScore) = (pod, score);
+            }
+        }
+
+        return best;
     }
 
     /// <summary>Moves <paramref name="pod"/> out of <paramref name="from"/> into the tightest NodeClaim that takes it for free.</summary>
@@ -193,11 +283,12 @@ internal sealed partial class Solver
         var visited = 0;
         foreach (var id in _slack.WithRoomFor(pod.Requests))
         {
-            if (++visited > MaxVisited)
+            if (++visited > MaxVisited || OutOfBudget)
             {
                 break;
             }
 
+            _work++;
             var to = _bins[id];
             if (to == from || to.Pods.Count == 0 || !SameDomains(pod, from, to) || !HostnameCountsAllow(pod, from, to))
             {

@@ -20,10 +20,21 @@ internal sealed class PodState(V1Pod pod, Resources requests, PodConstraints con
 
     public Dictionary<string, string> Reasons { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>Upstream's queue order: CPU descending, memory descending, then creation time and UID.</summary>
+    /// <summary>
+    /// Pods that need a node of their own (hostname anti-affinity among themselves) first, so every node that must
+    /// exist is open before the rest fill them; then upstream's order: CPU descending, memory descending, creation
+    /// time and UID.
+    /// </summary>
     public static int Order(PodState a, PodState b)
     {
-        var c = b.Requests.CpuMilli.CompareTo(a.Requests.CpuMilli);
+        var c = b.Shape.OpensNode.CompareTo(a.Shape.OpensNode);
+        if (c != 0)
+        {
+            return c;
+        }
+
+
+        c = b.Requests.CpuMilli.CompareTo(a.Requests.CpuMilli);
         if (c != 0)
         {
             return c;
@@ -95,7 +106,11 @@ internal sealed class Shape
         }
 
         RequirementError = errors.Count > 0 ? string.Join("; ", errors) : null;
+        OpensNode = Owned.Any(o => o.Group.IsHostname && o.Group.Type == TopologyType.AntiAffinity && o.SelfSelecting);
     }
+
+    /// <summary>No two pods of this shape share a node (required hostname anti-affinity that selects themselves).</summary>
+    public bool OpensNode { get; }
 
     public int Id { get; }
 
@@ -122,13 +137,16 @@ internal sealed class Shape
     public bool TouchesHostname => Owned.Any(o => o.Group.IsHostname) || SelectedBy.Any(g => g.IsHostname) || InverseOwned.Any(g => g.IsHostname) || InverseSelecting.Any(g => g.IsHostname);
 
     /// <summary>The non-hostname keys of every group these pods own or are counted by.</summary>
-    public IEnumerable<string> TopologyKeys => Owned.Select(o => o.Group).Concat(SelectedBy).Concat(InverseOwned).Concat(InverseSelecting)
-        .Where(g => !g.IsHostname).Select(g => g.Key).Distinct(StringComparer.Ordinal);
+    public IReadOnlyList<string> TopologyKeys => _topologyKeys ??= [.. Owned.Select(o => o.Group).Concat(SelectedBy).Concat(InverseOwned).Concat(InverseSelecting)
+        .Where(g => !g.IsHostname).Select(g => g.Key).Distinct(StringComparer.Ordinal)];
+
+    private string[]? _topologyKeys;
 
     public bool Owns(TopologyGroup group) => Owned.Any(o => ReferenceEquals(o.Group, group));
 
     public void Link(IEnumerable<TopologyGroup> groups)
     {
+        _topologyKeys = null;
         SelectedBy.Clear();
         InverseSelecting.Clear();
         foreach (var g in groups)
@@ -169,6 +187,16 @@ internal sealed class Bin(int id)
     /// <summary>Planned NodeClaims: the cheapest instance type that fits what is placed.</summary>
     public int Cur { get; set; }
 
+    /// <summary>
+    /// Planned NodeClaims opened during the greedy pass: an instance type, at least as large as <see cref="Cur"/>, whose
+    /// room later pods may fill at no extra cost (the NodeClaim is sized for an efficient type, then shrunk to the
+    /// cheapest type that fits what it got); -1 for none.
+    /// </summary>
+    public int Target { get; set; } = -1;
+
+    /// <summary>The room pods may fill without a larger instance type being chosen.</summary>
+    public int Room => Target >= 0 ? Target : Cur;
+
     public List<PodState> Pods { get; } = [];
 
     public List<HostPort> Ports { get; } = [];
@@ -187,11 +215,14 @@ internal sealed class Plan
 
     public decimal Delta { get; private set; }
 
-    public void Set(int reqId, ReadOnlySpan<ulong> mask, int cur, decimal delta, bool hasMask = true)
+    public int Target { get; private set; } = -1;
+
+    public void Set(int reqId, ReadOnlySpan<ulong> mask, int cur, decimal delta, bool hasMask = true, int target = -1)
     {
         ReqId = reqId;
         Cur = cur;
         Delta = delta;
+        Target = target;
         if (!hasMask)
         {
             Mask = null;
@@ -207,9 +238,9 @@ internal sealed class Plan
         Mask = _mask;
     }
 
-    public void Set(int reqId, ulong[]? mask, int cur, decimal delta) => Set(reqId, mask ?? [], cur, delta, mask is not null);
+    public void Set(int reqId, ulong[]? mask, int cur, decimal delta, int target = -1) => Set(reqId, mask ?? [], cur, delta, mask is not null, target);
 
-    public void CopyFrom(Plan other) => Set(other.ReqId, other.Mask, other.Cur, other.Delta);
+    public void CopyFrom(Plan other) => Set(other.ReqId, other.Mask, other.Cur, other.Delta, other.Target);
 }
 
 /// <summary>
@@ -601,8 +632,58 @@ internal sealed class Template
             }
         }
 
-        plan.Set(reqId, mask, cur, bin.Pods.Count == 0 ? Prices[cur] : Prices[cur] - Prices[bin.Cur]);
+        var target = bin.Target >= 0 && (mask[bin.Target >> 6] & (1UL << (bin.Target & 63))) != 0 && used.FitsIn(Avail[bin.Target]) ? bin.Target : -1;
+        var delta = bin.Pods.Count == 0 ? Prices[cur] : target >= 0 ? 0 : Prices[cur] - Prices[bin.Cur];
+        plan.Set(reqId, mask, cur, delta, true, target);
         return null;
+    }
+
+    private readonly Dictionary<(int ReqId, Resources Requests), int> _targets = [];
+
+    /// <summary>The price of type <paramref name="t"/> shared by as many copies of a pod as it holds (fractionally).</summary>
+    public decimal PerPodCost(int t, Resources requests)
+    {
+        var a = Avail[t];
+        var copies = Math.Min(
+            Math.Min(requests.CpuMilli > 0 ? a.CpuMilli / (decimal)requests.CpuMilli : decimal.MaxValue, requests.Memory > 0 ? a.Memory / (decimal)requests.Memory : decimal.MaxValue),
+            requests.Pods > 0 ? a.Pods / (decimal)requests.Pods : decimal.MaxValue);
+        return copies >= 1 ? Prices[t] / Math.Min(copies, 1_000_000_000m) : Prices[t];
+    }
+
+    /// <summary>
+    /// The instance type of <paramref name="mask"/> that would hold copies of a pod of <paramref name="requests"/> at the
+    /// lowest price per pod (fractionally: price over the fewest copies any resource allows), the room a NodeClaim
+    /// opened for it is sized to; -1 when that is no larger than <paramref name="cur"/>.
+    /// </summary>
+    public int EfficientTarget(int reqId, ReadOnlySpan<ulong> mask, Resources requests, int cur)
+    {
+        if (!_targets.TryGetValue((reqId, requests), out var best))
+        {
+            best = -1;
+            var bestCost = double.MaxValue;
+            for (var w = 0; w < mask.Length; w++)
+            {
+                for (var bits = mask[w]; bits != 0; bits &= bits - 1)
+                {
+                    var t = (w << 6) + BitOperations.TrailingZeroCount(bits);
+                    var a = Avail[t];
+                    if (!requests.FitsIn(a))
+                    {
+                        continue;
+                    }
+
+                    var cost = (double)PerPodCost(t, requests);
+                    if (cost < bestCost * (1 - 1e-9))
+                    {
+                        (best, bestCost) = (t, cost);
+                    }
+                }
+            }
+
+            _targets[(reqId, requests)] = best;
+        }
+
+        return best >= 0 && best != cur && !Avail[best].FitsIn(Avail[cur]) ? best : -1;
     }
 
     public string? TryNew(PodState pod, Plan plan)
@@ -835,6 +916,20 @@ internal sealed class SlackIndex
             var entry = (slack.CpuMilli, slack.Memory, slack.Pods, id);
             _set.Add(entry);
             _current[id] = entry;
+        }
+    }
+
+    /// <summary>Up to <paramref name="count"/> NodeClaims with the most free CPU, most first.</summary>
+    public IEnumerable<int> Roomiest(int count)
+    {
+        foreach (var entry in _set.Reverse())
+        {
+            if (count-- <= 0)
+            {
+                yield break;
+            }
+
+            yield return entry.Id;
         }
     }
 

@@ -13,13 +13,19 @@ public sealed record LowerBound(double Lp, double PerResource, int Compatibility
 }
 
 /// <summary>
-/// The fractional covering LP of performance-anchors §5, solved exactly with GLOP: minimise Σ c_t·x_t over instance
-/// types t (x_t ≥ 0 fractional nodes) such that every compatibility class g of pods (pods allowed on the same
-/// instance types) is covered in every resource r by its share of nodes: Σ_t a_{t,r}·y_{g,t,r} ≥ D_{g,r} and
-/// Σ_g y_{g,t,r} ≤ x_t. a is allocatable minus DaemonSet overhead, c the cheapest available offering; a class only
-/// uses types that fit its largest pod; and a group of k pods with required hostname anti-affinity among themselves
-/// needs Σ x_t ≥ k over its types (each needs its own node). Only hard constraints shape the classes, so the value
-/// is a valid lower bound of any placement's hourly price; ceilings per type are not taken (that would not be).
+/// The fractional covering LP of performance-anchors §5 with its refinements, solved exactly with GLOP: minimise
+/// Σ c_t·x_t over instance types t (x_t ≥ 0 fractional nodes). Pods are grouped by compatibility class (pods allowed on
+/// the same instance types) and request vector; z_{g,t} ≥ 0 pods of group g go to type t (only types that fit one
+/// such pod), Σ_t z_{g,t} ≥ n_g, and every type's share holds what it is given in every resource:
+/// Σ_g q_{g,r}·z_{g,t} ≤ a_{t,r}·x_t. A pod's CPU and memory thus go to the same type, which is what every real
+/// placement does (the per-resource flows y_{g,t,r} of §5 let one type supply the CPU and another the memory of the
+/// same pods, which the real catalog's burstable and memory-optimised types exploit, so that bound is looser). For a
+/// group of pods with required hostname anti-affinity among themselves, each node holds at most one of them:
+/// Σ_{g∈A} z_{g,t} ≤ x_t for every type (which implies the cut Σ_t x_t ≥ k). a is allocatable minus DaemonSet
+/// overhead and c the cheapest available offering. Every integral placement satisfies all of this, so the value is a
+/// valid lower bound of any placement's hourly price; ceilings per type are not taken (that would not be valid).
+/// Types dominated by a cheaper-or-equal type with at least as much room and the same compatibility are left out:
+/// that never changes the optimum.
 /// </summary>
 public static class CostLowerBound
 {
@@ -35,8 +41,163 @@ public static class CostLowerBound
             wellKnown.UnionWith(t.Requirements.Keys);
         }
 
-        // Candidate (NodePool, instance type) columns with their price and room.
-        var columns = new List<(SchedulingNodePool Pool, InstanceType Type, Requirements Reqs, double Price, Resources Avail)>();
+        var columns = Columns(nodePools, daemonSetPods, wellKnown);
+
+        // Groups: pods allowed on exactly the same columns, with the same requests and anti-affinity group.
+        var groups = new Dictionary<string, Group>(StringComparer.Ordinal);
+        var antiGroups = new Dictionary<string, int>(StringComparer.Ordinal);
+        var classes = new Dictionary<string, int>(StringComparer.Ordinal);
+        var demandNames = new HashSet<string>(CoreResources, StringComparer.Ordinal);
+        var infeasible = 0;
+        var compatibility = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        foreach (var pod in pods)
+        {
+            var requests = PodResources.Requests(pod);
+            var allowed = Allowed(pod, columns, wellKnown, compatibility);
+            if (!allowed.Any(c => requests.FitsIn(columns[c].Avail)))
+            {
+                infeasible++;
+                continue;
+            }
+
+            demandNames.UnionWith(requests.Names);
+            var classKey = string.Join(",", allowed);
+            if (!classes.TryGetValue(classKey, out var classId))
+            {
+                classes[classKey] = classId = classes.Count;
+            }
+
+            var anti = -1;
+            var ns = pod.Metadata?.NamespaceProperty ?? "default";
+            foreach (var term in pod.Spec?.Affinity?.PodAntiAffinity?.RequiredDuringSchedulingIgnoredDuringExecution ?? [])
+            {
+                if (term.TopologyKey == Entities.WellKnown.Labels.Hostname && LabelSelector.From(term.LabelSelector).Matches(pod.Metadata?.Labels) &&
+                    (term.Namespaces is null || term.Namespaces.Count == 0 || term.Namespaces.Contains(ns)) && term.NamespaceSelector is null)
+                {
+                    var antiKey = ns + "|" + PodConstraints.TermKey(term);
+                    if (!antiGroups.TryGetValue(antiKey, out anti))
+                    {
+                        antiGroups[antiKey] = anti = antiGroups.Count;
+                    }
+
+                    break; // one group suffices for the bound; pods in several are counted in the first
+                }
+            }
+
+            var key = $"{classId}|{anti}|{requests}";
+            if (!groups.TryGetValue(key, out var group))
+            {
+                groups[key] = group = new Group(allowed, requests, anti);
+            }
+
+            group.Count++;
+        }
+
+        var perResource = 0.0;
+        foreach (var r in demandNames)
+        {
+            var demand = groups.Values.Sum(g => (double)g.Requests.Get(r) * g.Count);
+            var cheapest = columns.Where(c => c.Avail.Get(r) > 0).Select(c => c.Price / c.Avail.Get(r)).DefaultIfEmpty(double.PositiveInfinity).Min();
+            if (demand > 0)
+            {
+                perResource = Math.Max(perResource, demand * cheapest);
+            }
+        }
+
+        if (infeasible > 0)
+        {
+            return new LowerBound(double.NaN, perResource, classes.Count, columns.Count, $"INFEASIBLE ({infeasible} pods fit no instance type)");
+        }
+
+        if (groups.Count == 0)
+        {
+            return new LowerBound(0, 0, 0, columns.Count, "OPTIMAL");
+        }
+
+        var names = demandNames.ToList();
+        var kept = Undominated(columns, groups.Values, names);
+        using var solver = LpSolver.CreateSolver("GLOP") ?? throw new InvalidOperationException("the GLOP linear solver is not available");
+        var x = kept.ToDictionary(c => c, c => solver.MakeNumVar(0, double.PositiveInfinity, $"x{c}"));
+        var objective = solver.Objective();
+        foreach (var (c, v) in x)
+        {
+            objective.SetCoefficient(v, columns[c].Price);
+        }
+
+        objective.SetMinimization();
+        var scale = names.ToDictionary(n => n, n => n == ResourceNames.Memory || n == ResourceNames.EphemeralStorage ? 1.0 / (1L << 30) : n == ResourceNames.Cpu ? 1.0 / 1000 : 1.0);
+        var capacityRows = new Dictionary<(int Column, string Resource), Constraint>();
+        var antiRows = new Dictionary<(int Column, int Anti), Constraint>();
+        var k = 0;
+        foreach (var group in groups.Values)
+        {
+            var cover = solver.MakeConstraint(group.Count, double.PositiveInfinity, $"cover{k}");
+            foreach (var c in group.Columns)
+            {
+                if (!x.TryGetValue(c, out var xc) || !group.Requests.FitsIn(columns[c].Avail))
+                {
+                    continue;
+                }
+
+                var z = solver.MakeNumVar(0, double.PositiveInfinity, $"z{k}_{c}");
+                cover.SetCoefficient(z, 1);
+                foreach (var r in names)
+                {
+                    var q = group.Requests.Get(r) * scale[r];
+                    if (q <= 0)
+                    {
+                        continue;
+                    }
+
+                    if (!capacityRows.TryGetValue((c, r), out var cap))
+                    {
+                        cap = solver.MakeConstraint(double.NegativeInfinity, 0, $"cap{c}_{r}");
+                        cap.SetCoefficient(xc, -columns[c].Avail.Get(r) * scale[r]);
+                        capacityRows[(c, r)] = cap;
+                    }
+
+                    cap.SetCoefficient(z, q);
+                }
+
+                if (group.Anti >= 0)
+                {
+                    if (!antiRows.TryGetValue((c, group.Anti), out var one))
+                    {
+                        one = solver.MakeConstraint(double.NegativeInfinity, 0, $"anti{c}_{group.Anti}");
+                        one.SetCoefficient(xc, -1);
+                        antiRows[(c, group.Anti)] = one;
+                    }
+
+                    one.SetCoefficient(z, 1);
+                }
+            }
+
+            k++;
+        }
+
+        var status = solver.Solve();
+        return status == LpSolver.ResultStatus.OPTIMAL
+            ? new LowerBound(objective.Value(), perResource, classes.Count, kept.Count, "OPTIMAL")
+            : new LowerBound(double.NaN, perResource, classes.Count, kept.Count, status.ToString());
+    }
+
+    private sealed class Group(List<int> columns, Resources requests, int anti)
+    {
+        public List<int> Columns { get; } = columns;
+
+        public Resources Requests { get; } = requests;
+
+        public int Anti { get; } = anti;
+
+        public int Count { get; set; }
+    }
+
+    private sealed record Column(SchedulingNodePool Pool, InstanceType Type, Requirements Reqs, double Price, Resources Avail);
+
+    /// <summary>Candidate (NodePool, instance type) columns with their price and room after DaemonSet overhead.</summary>
+    private static List<Column> Columns(IReadOnlyList<SchedulingNodePool> nodePools, IReadOnlyList<V1Pod>? daemonSetPods, HashSet<string> wellKnown)
+    {
+        var columns = new List<Column>();
         foreach (var pool in nodePools)
         {
             var poolReqs = pool.Requirements.Clone().Add(Requirement.In(Entities.WellKnown.Labels.NodePool, pool.Name));
@@ -59,146 +220,80 @@ public static class CostLowerBound
                     }
                 }
 
-                columns.Add((pool, type, reqs, (double)offering.Price, type.Allocatable - daemon));
+                columns.Add(new Column(pool, type, reqs, (double)offering.Price, type.Allocatable - daemon));
             }
         }
 
-        // Compatibility classes: pods allowed on exactly the same columns.
-        var classes = new Dictionary<string, (List<int> Columns, Resources Demand, Resources Largest, int Count)>(StringComparer.Ordinal);
-        var antiGroups = new Dictionary<string, (int Count, HashSet<int> Columns)>(StringComparer.Ordinal);
-        var demandNames = new HashSet<string>(CoreResources, StringComparer.Ordinal);
-        var infeasible = 0;
-        foreach (var pod in pods)
+        return columns;
+    }
+
+    /// <summary>The columns a pod's hard constraints (requirements, taints) allow, shared by pods with the same constraints.</summary>
+    private static List<int> Allowed(V1Pod pod, List<Column> columns, HashSet<string> wellKnown, Dictionary<string, List<int>> cache)
+    {
+        var spec = pod.Spec;
+        var key = string.Join(";",
+            string.Join(",", (spec?.NodeSelector ?? new Dictionary<string, string>()).OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}")),
+            spec?.Affinity?.NodeAffinity?.RequiredDuringSchedulingIgnoredDuringExecution is { } required ? k8s.KubernetesJson.Serialize(required) : "-",
+            spec?.Tolerations is { } tolerations ? k8s.KubernetesJson.Serialize(tolerations) : "-");
+        if (cache.TryGetValue(key, out var allowed))
         {
-            var requests = PodResources.Requests(pod);
-            var alternatives = Hard(pod);
-            var allowed = new List<int>();
-            for (var c = 0; c < columns.Count; c++)
+            return allowed;
+        }
+
+        var alternatives = Hard(pod);
+        allowed = [];
+        for (var c = 0; c < columns.Count; c++)
+        {
+            var col = columns[c];
+            if (Tolerations.FirstUntolerated(col.Pool.Taints.Where(t => t.Effect != Entities.WellKnown.Taints.EffectPreferNoSchedule), spec?.Tolerations) is null &&
+                alternatives.Any(alt => col.Reqs.Compatible(alt, wellKnown) is null))
             {
-                var col = columns[c];
-                if (requests.FitsIn(col.Avail) &&
-                    Tolerations.FirstUntolerated(col.Pool.Taints.Where(t => t.Effect != Entities.WellKnown.Taints.EffectPreferNoSchedule), pod.Spec?.Tolerations) is null &&
-                    alternatives.Any(alt => col.Reqs.Compatible(alt, wellKnown) is null))
+                allowed.Add(c);
+            }
+        }
+
+        cache[key] = allowed;
+        return allowed;
+    }
+
+    /// <summary>
+    /// The columns some group may use, less those another column beats: allowed for exactly the same groups, no dearer
+    /// and with at least as much of every demanded resource (ties keep the first).
+    /// </summary>
+    private static List<int> Undominated(List<Column> columns, IEnumerable<Group> groups, List<string> names)
+    {
+        var signature = new Dictionary<int, List<int>>();
+        var g = 0;
+        foreach (var group in groups)
+        {
+            foreach (var c in group.Columns)
+            {
+                (signature.TryGetValue(c, out var list) ? list : signature[c] = []).Add(g);
+            }
+
+            g++;
+        }
+
+        var bySignature = signature.GroupBy(kv => string.Join(",", kv.Value), kv => kv.Key, StringComparer.Ordinal);
+        var kept = new List<int>();
+        foreach (var same in bySignature)
+        {
+            var members = same.OrderBy(c => columns[c].Price).ThenBy(c => c).ToList();
+            var frontier = new List<int>();
+            foreach (var c in members)
+            {
+                var dominated = frontier.Any(f => names.All(r => columns[f].Avail.Get(r) >= columns[c].Avail.Get(r)));
+                if (!dominated)
                 {
-                    allowed.Add(c);
+                    frontier.Add(c);
                 }
             }
 
-            if (allowed.Count == 0)
-            {
-                infeasible++;
-                continue;
-            }
-
-            demandNames.UnionWith(requests.Names);
-            var key = string.Join(",", allowed);
-            classes[key] = classes.TryGetValue(key, out var cls)
-                ? (cls.Columns, cls.Demand + requests, Resources.Max(cls.Largest, requests), cls.Count + 1)
-                : (allowed, requests, requests, 1);
-
-            var ns = pod.Metadata?.NamespaceProperty ?? "default";
-            foreach (var term in pod.Spec?.Affinity?.PodAntiAffinity?.RequiredDuringSchedulingIgnoredDuringExecution ?? [])
-            {
-                if (term.TopologyKey == Entities.WellKnown.Labels.Hostname && LabelSelector.From(term.LabelSelector).Matches(pod.Metadata?.Labels) &&
-                    (term.Namespaces is null || term.Namespaces.Count == 0 || term.Namespaces.Contains(ns)) && term.NamespaceSelector is null)
-                {
-                    var groupKey = ns + "|" + PodConstraints.TermKey(term);
-                    var g = antiGroups.TryGetValue(groupKey, out var existing) ? existing : (Count: 0, Columns: new HashSet<int>());
-                    g.Columns.UnionWith(allowed);
-                    antiGroups[groupKey] = (g.Count + 1, g.Columns);
-                }
-            }
+            kept.AddRange(frontier);
         }
 
-        var perResource = 0.0;
-        foreach (var r in demandNames)
-        {
-            var demand = classes.Values.Sum(c => (double)c.Demand.Get(r));
-            var cheapest = columns.Where(c => c.Avail.Get(r) > 0).Select(c => c.Price / c.Avail.Get(r)).DefaultIfEmpty(double.PositiveInfinity).Min();
-            if (demand > 0)
-            {
-                perResource = Math.Max(perResource, demand * cheapest);
-            }
-        }
-
-        if (infeasible > 0)
-        {
-            return new LowerBound(double.NaN, perResource, classes.Count, columns.Count, $"INFEASIBLE ({infeasible} pods fit no instance type)");
-        }
-
-        if (classes.Count == 0)
-        {
-            return new LowerBound(0, 0, 0, columns.Count, "OPTIMAL");
-        }
-
-        using var solver = LpSolver.CreateSolver("GLOP") ?? throw new InvalidOperationException("the GLOP linear solver is not available");
-        var used = classes.Values.SelectMany(c => c.Columns).Distinct().Order().ToList();
-        var x = used.ToDictionary(c => c, c => solver.MakeNumVar(0, double.PositiveInfinity, $"x{c}"));
-        var objective = solver.Objective();
-        foreach (var (c, v) in x)
-        {
-            objective.SetCoefficient(v, columns[c].Price);
-        }
-
-        objective.SetMinimization();
-        var names = demandNames.ToList();
-        var scale = names.ToDictionary(n => n, n => n == ResourceNames.Memory || n == ResourceNames.EphemeralStorage ? 1.0 / (1L << 30) : n == ResourceNames.Cpu ? 1.0 / 1000 : 1.0);
-        var capacityRows = new Dictionary<(int Column, string Resource), Constraint>();
-        var k = 0;
-        foreach (var cls in classes.Values)
-        {
-            var columnsOfClass = cls.Columns.Where(c => cls.Largest.FitsIn(columns[c].Avail)).ToList();
-            if (columnsOfClass.Count == 0)
-            {
-                columnsOfClass = cls.Columns;
-            }
-
-            foreach (var r in names)
-            {
-                var demand = cls.Demand.Get(r) * scale[r];
-                if (demand <= 0)
-                {
-                    continue;
-                }
-
-                var cover = solver.MakeConstraint(demand, double.PositiveInfinity, $"cover{k}_{r}");
-                foreach (var c in columnsOfClass)
-                {
-                    var a = columns[c].Avail.Get(r) * scale[r];
-                    if (a <= 0)
-                    {
-                        continue;
-                    }
-
-                    var y = solver.MakeNumVar(0, double.PositiveInfinity, $"y{k}_{c}_{r}");
-                    cover.SetCoefficient(y, a);
-                    if (!capacityRows.TryGetValue((c, r), out var cap))
-                    {
-                        cap = solver.MakeConstraint(double.NegativeInfinity, 0, $"cap{c}_{r}");
-                        cap.SetCoefficient(x[c], -1);
-                        capacityRows[(c, r)] = cap;
-                    }
-
-                    cap.SetCoefficient(y, 1);
-                }
-            }
-
-            k++;
-        }
-
-        foreach (var (count, cols) in antiGroups.Values)
-        {
-            var cut = solver.MakeConstraint(count, double.PositiveInfinity);
-            foreach (var c in cols)
-            {
-                cut.SetCoefficient(x[c], 1);
-            }
-        }
-
-        var status = solver.Solve();
-        return status == LpSolver.ResultStatus.OPTIMAL
-            ? new LowerBound(objective.Value(), perResource, classes.Count, used.Count, "OPTIMAL")
-            : new LowerBound(double.NaN, perResource, classes.Count, used.Count, status.ToString());
+        kept.Sort();
+        return kept;
     }
 
     /// <summary>A pod's hard node constraints as alternatives: node selector with each required term (ORed), no preferences.</summary>
