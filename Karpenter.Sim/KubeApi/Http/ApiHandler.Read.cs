@@ -291,7 +291,7 @@ internal sealed partial class ApiHandler
         }
     }
 
-    private static async Task WriteListAsync(RequestScope scope, List<StoredObject> items, long revision, string? next, long? remaining)
+    private async Task WriteListAsync(RequestScope scope, List<StoredObject> items, long revision, string? next, long? remaining)
     {
         var type = scope.Type;
         var buffer = new ArrayBufferWriter<byte>(4096 + (items.Count * 1024));
@@ -325,7 +325,7 @@ internal sealed partial class ApiHandler
                     buffer.Write(","u8);
                 }
 
-                buffer.Write(items[i].Json);
+                buffer.Write(Served(type, items[i]));
             }
         }
         else

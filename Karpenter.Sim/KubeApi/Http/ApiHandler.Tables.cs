@@ -53,7 +53,7 @@ internal sealed partial class ApiHandler
 
         var rows = new JsonArray();
         var views = type.Converter is null
-            ? items.Select(i => i.ToJson()).ToList()
+            ? items.Select(i => ServedJson(type, i)).ToList()
             : (await type.Converter.FromStorageAsync(items.Select(i => i.ToJson()).ToList(), ct)).ToList();
         foreach (var obj in views)
         {

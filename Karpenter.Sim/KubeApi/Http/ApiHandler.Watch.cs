@@ -187,7 +187,7 @@ internal sealed partial class ApiHandler
 
         if (scope.Type.Converter is null)
         {
-            WriteEvent(scope.Http.Response.BodyWriter, prefix, obj.Json);
+            WriteEvent(scope.Http.Response.BodyWriter, prefix, Served(scope.Type, obj));
             return;
         }
 

@@ -55,6 +55,7 @@ internal sealed partial class ApiHandler : IStrategyContext, IDisposable
     private readonly TimeProvider _time;
     private readonly WebhookClient _webhooks;
     private readonly AdmissionDispatcher _admission;
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<StoredObject, ServedForm> _served = new();
 
     public ApiHandler(KubeApiServerOptions options, ResourceRegistry registry, ObjectStore store, KubeApiFaults faults, Random random, ILogger logger)
     {
@@ -276,13 +277,47 @@ internal sealed partial class ApiHandler : IStrategyContext, IDisposable
 
         if (scope.Type.Converter is null)
         {
-            await WriteJsonAsync(scope.Http, status, obj.Json);
+            await WriteJsonAsync(scope.Http, status, Served(scope.Type, obj));
             return;
         }
 
         var view = await ToViewAsync(scope.Type, obj.ToJson(), scope.Aborted);
         await WriteJsonAsync(scope.Http, status, KubeJson.ToBytes(view));
     }
+
+    private sealed record ServedForm(StructuralSchema Schema, byte[] Json);
+
+    /// <summary>
+    /// A stored object as its (storage-version) type serves it: custom resources get their schema's defaults on
+    /// read, as apiextensions-apiserver's storage decoder applies them, without writing back. Cached per stored
+    /// revision and schema, so a CRD whose defaults changed re-defaults and an unchanged one costs nothing.
+    /// </summary>
+    private byte[] Served(ResourceType type, StoredObject obj)
+    {
+        if (type.Custom is not { Schema.HasDefaults: true } custom)
+        {
+            return obj.Json;
+        }
+
+        if (_served.TryGetValue(obj, out var form) && ReferenceEquals(form.Schema, custom.Schema))
+        {
+            return form.Json;
+        }
+
+        var json = obj.ToJson();
+        custom.Schema.Default(json);
+        var bytes = KubeJson.ToBytes(json);
+        if (bytes.AsSpan().SequenceEqual(obj.Json))
+        {
+            bytes = obj.Json;
+        }
+
+        _served.AddOrUpdate(obj, new ServedForm(custom.Schema, bytes));
+        return bytes;
+    }
+
+    /// <summary>Like <see cref="Served"/>, parsed.</summary>
+    private JsonObject ServedJson(ResourceType type, StoredObject obj) => KubeJson.ParseObject(Served(type, obj));
 
     private static async Task WriteObjectAsync(RequestScope scope, int status, JsonObject storageForm)
     {
@@ -293,13 +328,15 @@ internal sealed partial class ApiHandler : IStrategyContext, IDisposable
 
     public static async Task<JsonObject> ToViewAsync(ResourceType type, JsonObject storageForm, CancellationToken ct)
     {
-        if (type.Converter is null)
+        var view = type.Converter is null ? storageForm : (await type.Converter.FromStorageAsync([storageForm], ct))[0];
+
+        // Defaulting on read, in the served version's schema.
+        if (type.Custom is { Schema.HasDefaults: true } custom)
         {
-            return storageForm;
+            custom.Schema.Default(view);
         }
 
-        var converted = await type.Converter.FromStorageAsync([storageForm], ct);
-        return converted[0];
+        return view;
     }
 
     public static async Task<JsonObject> ToStorageAsync(ResourceType type, JsonObject view, CancellationToken ct) =>

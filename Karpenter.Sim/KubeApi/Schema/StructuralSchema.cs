@@ -17,9 +17,18 @@ internal sealed class StructuralSchema
     private readonly Dictionary<string, Regex> _patterns = new(StringComparer.Ordinal);
     private readonly CelRules _cel = new();
 
-    public StructuralSchema(JsonObject root) => _root = root;
+    public StructuralSchema(JsonObject root)
+    {
+        _root = root;
+
+        // Conservative: a property named "default" also counts, which only costs a needless defaulting pass.
+        HasDefaults = root.ToJsonString().Contains("\"default\":", StringComparison.Ordinal);
+    }
 
     public JsonObject Root => _root;
+
+    /// <summary>Whether any node declares a <c>default</c>; without one, defaulting never changes an object.</summary>
+    public bool HasDefaults { get; }
 
     /// <summary>Removes fields the schema does not know (and nulls it does not allow); returns their paths.</summary>
     public List<string> Prune(JsonObject obj)
