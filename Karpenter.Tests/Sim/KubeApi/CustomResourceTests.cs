@@ -242,6 +242,34 @@ public sealed class CustomResourceTests(KubeApiFixture api) : IClassFixture<Kube
         await Client.CustomObjects.PatchClusterCustomObjectAsync(new V1Patch("""{"spec":{"max":5}}""", V1Patch.PatchType.MergePatch), "example.com", "v1", "ranges", "ok");
     }
 
+    [Fact]
+    public async Task A_messageExpression_phrases_the_failure_and_falls_back_to_message_when_it_cannot()
+    {
+        const string crd = """
+            {"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"roles.example.com"},
+             "spec":{"group":"example.com","scope":"Cluster","names":{"plural":"roles","singular":"role","kind":"Role"},
+              "versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","properties":{
+                "spec":{"type":"object","properties":{
+                  "name":{"type":"string","x-kubernetes-validations":[
+                    {"rule":"!self.startsWith('x')","message":"static","messageExpression":"'role ' + self + ' may not start with x'"}]},
+                  "blank":{"type":"string","x-kubernetes-validations":[
+                    {"rule":"self != 'no'","message":"blank fallback","messageExpression":"'  '"}]},
+                  "broken":{"type":"string","x-kubernetes-validations":[
+                    {"rule":"self != 'no'","messageExpression":"self.nothing + 'x'"}]}}}}}}}]}}
+            """;
+        using var http = new HttpClient { BaseAddress = api.Server.BaseAddress };
+        using var created = await http.PostAsync("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", new StringContent(crd, Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+
+        var invalid = await ExpectStatusAsync(422, "Invalid", () => Client.CustomObjects.CreateClusterCustomObjectAsync(
+            JsonNode.Parse("""{"apiVersion":"example.com/v1","kind":"Role","metadata":{"name":"r"},"spec":{"name":"xray","blank":"no","broken":"no"}}""")!, "example.com", "v1", "roles"));
+
+        Assert.Contains("spec.name: Invalid value: \"string\": role xray may not start with x", invalid.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("static", invalid.Message, StringComparison.Ordinal);
+        Assert.Contains("spec.blank: Invalid value: \"string\": blank fallback", invalid.Message, StringComparison.Ordinal);
+        Assert.Contains("spec.broken: Invalid value: \"string\": failed rule: self != 'no'", invalid.Message, StringComparison.Ordinal);
+    }
+
     private sealed class ConversionWebhook(WebApplication app, string url) : IAsyncDisposable
     {
         private int _calls;
