@@ -1,4 +1,5 @@
 using k8s.Models;
+using Karpenter.Core.GarbageCollection;
 using Karpenter.Core.Lifecycle.Drift;
 using Karpenter.Core.Lifecycle.Expiration;
 using Karpenter.Core.Lifecycle.Initialization;
@@ -28,8 +29,9 @@ public static class LifecycleOperatorBuilderExtensions
     /// <summary>
     /// Adds <c>nodeclaim.lifecycle</c> (launch, registration, initialization, liveness and the NodeClaim finalizer),
     /// <c>nodeclaim.expiration</c>, <c>nodeclaim.disruption</c> (drift), <c>node.termination</c> (the Node finalizer:
-    /// taint, drain, volumes, instance) and <c>node.termination.eviction</c> (the eviction queue). Idempotent: calling
-    /// it twice registers them once. Needs an <see cref="CloudProvider.ICloudProvider"/> registered by the provider.
+    /// taint, drain, volumes, instance), <c>node.termination.eviction</c> (the eviction queue) and
+    /// <c>nodeclaim.garbagecollection</c> (leaked instances, NodeClaims whose instance is gone). Idempotent: calling it
+    /// twice registers them once. Needs an <see cref="CloudProvider.ICloudProvider"/> registered by the provider.
     /// </summary>
     public static KubeOperatorBuilder AddNodeClaimLifecycle(this KubeOperatorBuilder builder)
     {
@@ -73,6 +75,9 @@ public static class LifecycleOperatorBuilderExtensions
             .WithRateLimiter(time => RateLimiters.Exponential<ObjectKey>(EvictionController.MinBackoff, EvictionController.MaxBackoff, 100, 1000, time))
             // A pod is evicted when Terminator enqueues it; its own changes matter only while its node terminates.
             .WithUpdateFilter((_, pod) => pod.Metadata.DeletionTimestamp is null && !string.IsNullOrEmpty(pod.Spec?.NodeName))
+            .WaitsFor<V1Node>());
+        builder.AddSingletonController<NodeClaimGarbageCollector>(NodeClaimGarbageCollector.Name, c => c
+            .WaitsFor<NodeClaim>()
             .WaitsFor<V1Node>());
         return builder;
     }

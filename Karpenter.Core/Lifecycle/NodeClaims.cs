@@ -92,6 +92,10 @@ public static class NodeClaims
     public static TimeSpan? Duration(string? value) =>
         string.IsNullOrEmpty(value) || !GoDuration.TryParseNillable(value, out var duration, out _) ? null : duration;
 
+    /// <summary>Whether the Node's <c>Ready</c> condition is True (its kubelet runs and reports).</summary>
+    public static bool IsNodeReady(V1Node node) =>
+        node?.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == ConditionStatus.True) == true;
+
     public static string Truncate(string? message) =>
         message is null ? string.Empty : message.Length <= MaxMessageLength ? message : string.Concat(message.AsSpan(0, MaxMessageLength), "...");
 }

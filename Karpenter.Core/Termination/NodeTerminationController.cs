@@ -96,7 +96,7 @@ public sealed class NodeTerminationController(
             nodeClaim = await client.GetAsync<NodeClaim>(nodeClaim.Metadata.Name, null, cancellationToken);
         }
 
-        if (!IsReady(node) && await InstanceGoneAsync(providerId!, cancellationToken))
+        if (!NodeClaims.IsNodeReady(node) && await InstanceGoneAsync(providerId!, cancellationToken))
         {
             // The kubelet is not running and the machine is gone: there is nothing to drain (upstream does the same).
             logger.InstanceGone(node.Metadata.Name, providerId);
@@ -191,7 +191,4 @@ public sealed class NodeTerminationController(
             metrics.NodeTerminationDuration.Record(Math.Max(0, seconds), LifecycleMetrics.Pool(pool));
         }
     }
-
-    private static bool IsReady(V1Node node) =>
-        node.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == ConditionStatus.True) == true;
 }
