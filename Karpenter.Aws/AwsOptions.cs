@@ -134,8 +134,8 @@ public sealed class AwsOptions
         ReservedEnis = GetParsed(configuration, "RESERVED_ENIS", ReservedEnis, s => int.Parse(s, CultureInfo.InvariantCulture));
         IsolatedVpc = GetParsed(configuration, "ISOLATED_VPC", IsolatedVpc, bool.Parse);
         DisableDryRun = GetParsed(configuration, "DISABLE_DRY_RUN", DisableDryRun, bool.Parse);
-        AmiRefreshInterval = GetParsed(configuration, "AMI_REFRESH_INTERVAL", AmiRefreshInterval, GoDuration.Parse);
-        SubnetRefreshInterval = GetParsed(configuration, "SUBNET_REFRESH_INTERVAL", SubnetRefreshInterval, GoDuration.Parse);
+        AmiRefreshInterval = GetParsed(configuration, "AMI_REFRESH_INTERVAL", AmiRefreshInterval, Karpenter.Entities.GoDuration.Parse);
+        SubnetRefreshInterval = GetParsed(configuration, "SUBNET_REFRESH_INTERVAL", SubnetRefreshInterval, Karpenter.Entities.GoDuration.Parse);
     }
 
     private static string? Get(IConfiguration configuration, string key)
