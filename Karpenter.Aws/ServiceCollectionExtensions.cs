@@ -7,14 +7,17 @@ using Karpenter.Aws.CloudProvider;
 using Karpenter.Aws.InstanceProfiles;
 using Karpenter.Aws.Instances;
 using Karpenter.Aws.InstanceTypes;
+using Karpenter.Aws.Interruption;
 using Karpenter.Aws.LaunchTemplates;
 using Karpenter.Aws.NodeClasses;
 using Karpenter.Aws.NodeClasses.Hash;
 using Karpenter.Aws.Pricing;
+using Karpenter.Aws.Refresh;
 using Karpenter.Aws.Sdk;
 using Karpenter.Aws.SecurityGroups;
 using Karpenter.Aws.Startup;
 using Karpenter.Aws.Subnets;
+using Karpenter.Aws.Tagging;
 using Karpenter.Core.CloudProvider;
 using Karpenter.Entities.Aws.V1;
 using Karpenter.Entities.V1;
@@ -37,7 +40,10 @@ public static class ServiceCollectionExtensions
     /// Registers the AWS cloud provider (<see cref="ICloudProvider"/> = <see cref="AwsCloudProvider"/>), its providers and SDK
     /// clients, its controllers and the start-up check, with <see cref="AwsOptions"/> bound from <paramref name="configuration"/>
     /// under upstream's names (<c>CLUSTER_NAME</c>, <c>CLUSTER_ENDPOINT</c>, <c>AWS_REGION</c>, <c>INTERRUPTION_QUEUE</c>, …) and
-    /// validated at start. Also registers the operator runtime (<c>AddKubeOperator</c>) if the host has not.
+    /// validated at start, and the start-up check (a DryRun call proving credentials, endpoint and permission, then the
+    /// instance-type catalog) that runs before the runtime's hosted services. Also registers the operator runtime
+    /// (<c>AddKubeOperator</c>) its stores read from; the controllers are added with
+    /// <see cref="AddKarpenterAwsControllers"/> on the operator builder.
     /// </summary>
     public static IServiceCollection AddKarpenterAws(this IServiceCollection services, IConfiguration configuration)
     {
@@ -51,7 +57,7 @@ public static class ServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configure);
-        services.AddKubeOperator().AddKarpenterAwsControllers();
+        services.AddKubeOperator();
         services.AddOptions<AwsOptions>().Configure(configure).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AwsOptions>, AwsOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
@@ -76,6 +82,8 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<NodeClassStatusResolver>();
         services.TryAddSingleton<IEc2NodeClassStore, InformerNodeClassStore>();
         services.TryAddSingleton<AwsCloudProvider>();
+        services.TryAddSingleton<InterruptionQueue>();
+        services.TryAddSingleton<InterruptionMetrics>();
         services.AddSingleton<ICloudProvider>(sp => sp.GetRequiredService<AwsCloudProvider>());
 
         // The start-up check runs before the runtime's hosted services (informers, controllers) start.
@@ -95,9 +103,16 @@ public static class ServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>The AWS controllers, by their upstream names.</summary>
-    private static KubeOperatorBuilder AddKarpenterAwsControllers(this KubeOperatorBuilder builder)
+    /// <summary>
+    /// The AWS controllers, by their upstream names: <c>nodeclass</c> (status, conditions, finalizer), <c>nodeclass.hash</c>
+    /// (the static-drift hash), <c>nodeclaim.tagging</c> (Name and nodeclaim tags once registered), <c>interruption</c>
+    /// (the SQS queue; idle when <c>INTERRUPTION_QUEUE</c> is unset), and the refresh loops <c>providers.instancetype</c>,
+    /// <c>providers.pricing</c> and <c>providers.launchtemplate</c>. Call after
+    /// <see cref="AddKarpenterAws(IServiceCollection, IConfiguration)"/>.
+    /// </summary>
+    public static KubeOperatorBuilder AddKarpenterAwsControllers(this KubeOperatorBuilder builder)
     {
+        ArgumentNullException.ThrowIfNull(builder);
         if (builder.Services.Any(d => d.ServiceType == typeof(NodeClassController)))
         {
             return builder;
@@ -114,6 +129,11 @@ public static class ServiceCollectionExtensions
                     : [];
             }));
         builder.AddController<EC2NodeClass, NodeClassHashController>(NodeClassHashController.Name, c => c.WithUpdateFilter(NodeClassController.UpdateFilter));
+        builder.AddController<NodeClaim, TaggingController>(TaggingController.Name, c => c.WithUpdateFilter((_, claim) => TaggingController.IsTaggable(claim)));
+        builder.AddSingletonController<InterruptionController>(InterruptionController.Name);
+        builder.AddSingletonController<InstanceTypeRefreshController>(InstanceTypeRefreshController.Name);
+        builder.AddSingletonController<PricingRefreshController>(PricingRefreshController.Name);
+        builder.AddSingletonController<LaunchTemplateCleanupController>(LaunchTemplateCleanupController.Name);
         return builder;
     }
 }

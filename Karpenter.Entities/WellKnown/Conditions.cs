@@ -69,4 +69,12 @@ public static class EventReasons
 
     /// <summary>On a Node that looks Karpenter-managed but whose provider ID no NodeClaim of this cluster owns.</summary>
     public const string NodeClaimNotFound = "NodeClaimNotFound";
+
+    // The AWS interruption controller's (upstream pkg/controllers/interruption/events).
+    public const string SpotInterrupted = "SpotInterrupted";
+    public const string SpotRebalanceRecommendation = "SpotRebalanceRecommendation";
+    public const string InstanceStopping = "InstanceStopping";
+    public const string InstanceTerminating = "InstanceTerminating";
+    public const string InstanceUnhealthy = "InstanceUnhealthy";
+    public const string CapacityReservationInterrupted = "CapacityReservationInterrupted";
 }
