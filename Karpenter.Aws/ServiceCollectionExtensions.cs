@@ -82,7 +82,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<NodeClassStatusResolver>();
         services.TryAddSingleton<IEc2NodeClassStore, InformerNodeClassStore>();
         services.TryAddSingleton<AwsCloudProvider>();
-        services.TryAddSingleton<InterruptionQueue>();
+        services.TryAddSingleton<SqsProvider>();
         services.TryAddSingleton<InterruptionMetrics>();
         services.AddSingleton<ICloudProvider>(sp => sp.GetRequiredService<AwsCloudProvider>());
 

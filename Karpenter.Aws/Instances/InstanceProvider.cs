@@ -29,6 +29,8 @@ public sealed partial class InstanceProvider(IAmazonEC2 ec2, Ec2Batchers batcher
     /// <summary>The states an instance that still counts is in (upstream <c>instanceStateFilter</c>).</summary>
     public static readonly IReadOnlyList<string> LiveStates = ["pending", "running", "stopping", "stopped", "shutting-down"];
 
+    private const string LaunchTemplateNotFound = "LaunchTemplateNotFound";
+
     private readonly AwsOptions _options = options.Value;
 
     /// <summary>
@@ -53,7 +55,8 @@ public sealed partial class InstanceProvider(IAmazonEC2 ec2, Ec2Batchers batcher
         {
             return await LaunchAsync(nodeClass, nodeClaim, requirements, truncated, tags, cancellationToken);
         }
-        catch (AmazonServiceException e) when (AwsErrors.IsLaunchTemplateNotFound(e))
+        catch (Exception e) when (e is AmazonServiceException ase && AwsErrors.IsLaunchTemplateNotFound(ase)
+            || e is CreateInstanceException { Reason: LaunchTemplateNotFound })
         {
             // The cache was out of date (a template was deleted); the templates were invalidated, so this makes them again.
             return await LaunchAsync(nodeClass, nodeClaim, requirements, truncated, tags, cancellationToken);
@@ -141,6 +144,16 @@ public sealed partial class InstanceProvider(IAmazonEC2 ec2, Ec2Batchers batcher
         var launched = response.Instances?.FirstOrDefault(i => i.InstanceIds is { Count: > 0 });
         if (launched is null)
         {
+            // EC2 reports a missing template per override: forget the templates so the retry describes or creates them.
+            if ((response.Errors ?? []).Any(e => e.ErrorCode is "InvalidLaunchTemplateName.NotFoundException" or "InvalidLaunchTemplateId.NotFound"))
+            {
+                foreach (var template in templates)
+                {
+                    launchTemplates.Invalidate(template.Name);
+                }
+                throw new CreateInstanceException(LaunchTemplateNotFound, "launch templates not found when creating fleet request: "
+                    + CombineFleetErrors(response.Errors ?? []).Message);
+            }
             throw CombineFleetErrors(response.Errors ?? []);
         }
         if (launched.LaunchTemplateAndOverrides?.Overrides?.SubnetId is { } subnet)

@@ -21,7 +21,7 @@ namespace Karpenter.Aws.Interruption;
 /// also marks the spot offering unavailable. Rebalance recommendations only raise an event. Every message is deleted once
 /// handled, and so is a message that cannot be parsed; a message whose handling failed stays for another attempt.
 /// </summary>
-public sealed partial class InterruptionController(InterruptionQueue queue, IKubeClient client, InformerFactory informers,
+public sealed partial class InterruptionController(SqsProvider queue, IKubeClient client, InformerFactory informers,
     UnavailableOfferings unavailable, IEventRecorder events, InterruptionMetrics metrics, TimeProvider time,
     ILogger<InterruptionController> logger) : ISingletonReconciler
 {
@@ -61,7 +61,7 @@ public sealed partial class InterruptionController(InterruptionQueue queue, IKub
         return ReconcileResult.After(TimeSpan.Zero);
     }
 
-    private async Task HandleAsync(Message message, IReadOnlyDictionary<string, NodeClaim> claims, CancellationToken cancellationToken)
+    private async Task HandleAsync(Message message, Dictionary<string, NodeClaim> claims, CancellationToken cancellationToken)
     {
         InterruptionMessage parsed;
         try

@@ -65,7 +65,8 @@ public sealed class NodeClassStatusResolver(SubnetProvider subnets, SecurityGrou
             if (found.Count == 0)
             {
                 nodeClass.Status.Subnets = null;
-                SetFalse(nodeClass, ConditionTypes.SubnetsReady, "SubnetsNotFound", "SubnetSelector did not match any Subnets");
+                SetFalse(nodeClass, ConditionTypes.SubnetsReady, "SubnetsNotFound",
+                    "SubnetSelector did not match any Subnets: " + Describe(NodeClassInputs.SubnetTerms(nodeClass).Select(t => Term(("id", t.Id), t.Tags))));
                 return _options.SubnetRefreshInterval;
             }
             nodeClass.Status.Subnets = [.. found
@@ -88,7 +89,8 @@ public sealed class NodeClassStatusResolver(SubnetProvider subnets, SecurityGrou
             if (found.Count == 0)
             {
                 nodeClass.Status.SecurityGroups = null;
-                SetFalse(nodeClass, ConditionTypes.SecurityGroupsReady, "SecurityGroupsNotFound", "SecurityGroupSelector did not match any SecurityGroups");
+                SetFalse(nodeClass, ConditionTypes.SecurityGroupsReady, "SecurityGroupsNotFound", "SecurityGroupSelector did not match any SecurityGroups: "
+                    + Describe(NodeClassInputs.SecurityGroupTerms(nodeClass).Select(t => Term(("id", t.Id), t.Tags, ("name", t.Name)))));
                 return TimeSpan.FromMinutes(5);
             }
             nodeClass.Status.SecurityGroups = [.. found.OrderBy(g => g.Id, StringComparer.Ordinal).Select(g => new SecurityGroupStatus { Id = g.Id, Name = g.Name })];
@@ -109,7 +111,8 @@ public sealed class NodeClassStatusResolver(SubnetProvider subnets, SecurityGrou
             if (found.Count == 0)
             {
                 nodeClass.Status.Amis = null;
-                SetFalse(nodeClass, ConditionTypes.AmisReady, "AMINotFound", "AMISelector did not match any AMIs");
+                SetFalse(nodeClass, ConditionTypes.AmisReady, "AMINotFound", "AMISelector did not match any AMIs: "
+                    + Describe(NodeClassInputs.AmiTerms(nodeClass).Select(t => Term(("alias", t.Alias), t.Tags, ("id", t.Id), ("name", t.Name), ("owner", t.Owner), ("ssmParameter", t.SsmParameter)))));
                 return TimeSpan.FromMinutes(1);
             }
             nodeClass.Status.Amis = [.. found.Select(a => new AmiStatus
@@ -267,6 +270,19 @@ public sealed class NodeClassStatusResolver(SubnetProvider subnets, SecurityGrou
         {
             return $"the user data of this EC2NodeClass cannot be rendered: {e.Message}";
         }
+    }
+
+    /// <summary>Selector terms as a user wrote them, for a condition message: <c>[{tags: {k: v}}, {id: subnet-1}]</c>.</summary>
+    private static string Describe(IEnumerable<string> terms) => "[" + string.Join(", ", terms) + "]";
+
+    private static string Term((string Key, string? Value) first, IReadOnlyDictionary<string, string>? tags, params (string Key, string? Value)[] rest)
+    {
+        var parts = new[] { first }.Concat(rest).Where(p => !string.IsNullOrEmpty(p.Value)).Select(p => $"{p.Key}: {p.Value}").ToList();
+        if (tags is { Count: > 0 })
+        {
+            parts.Add("tags: {" + string.Join(", ", tags.OrderBy(t => t.Key, StringComparer.Ordinal).Select(t => $"{t.Key}: {t.Value}")) + "}");
+        }
+        return "{" + string.Join(", ", parts) + "}";
     }
 
     private static string ValidationKey(EC2NodeClass nodeClass)

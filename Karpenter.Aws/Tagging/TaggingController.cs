@@ -53,7 +53,8 @@ public sealed partial class TaggingController(InstanceProvider instances, IKubeC
             {
                 return ReconcileResult.Done;
             }
-            LogTagged(logger, instanceId, entity.Metadata.Name, string.Join(", ", missing.Keys.Order(StringComparer.Ordinal)));
+            var added = string.Join(", ", missing.Keys.Order(StringComparer.Ordinal));
+            LogTagged(logger, instanceId, entity.Metadata.Name, added);
         }
         try
         {

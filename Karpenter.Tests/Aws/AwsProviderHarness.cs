@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using k8s;
 using Karpenter.Aws;
 using Karpenter.Aws.CloudProvider;
 using Karpenter.Aws.NodeClasses;
@@ -86,17 +87,24 @@ internal sealed class AwsProviderHarness : IAsyncDisposable
         {
             kube = await KubeApiServer.StartAsync(new KubeApiServerOptions { TimeProvider = aws.Time });
             services.AddSingleton(kube.ClientConfiguration);
-            using var client = new k8s.Kubernetes(kube.ClientConfiguration);
+            using var client = new Kubernetes(kube.ClientConfiguration);
             foreach (var crd in new CrdGenerator(new CrdGeneratorOptions()).GenerateAll(KarpenterApi.EntityTypes))
             {
                 await client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(crd);
             }
         }
-        services.AddKarpenterAws(o => Copy(aws.Options, o));
+        Compose(services, aws.Options, store);
+        return new AwsProviderHarness(aws, services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = false }), store, kube);
+    }
+
+    /// <summary>The provider as <c>AddKarpenterAws</c> and <c>AddKarpenterAwsControllers</c> register it, with NodeClasses from <paramref name="store"/>.</summary>
+    public static IServiceCollection Compose(IServiceCollection services, AwsOptions options, IEc2NodeClassStore store)
+    {
+        services.AddKarpenterAws(o => Copy(options, o));
         services.AddKubeOperator().AddKarpenterAwsControllers();
         services.RemoveAll<IEc2NodeClassStore>();
-        services.AddSingleton<IEc2NodeClassStore>(store);
-        return new AwsProviderHarness(aws, services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = false }), store, kube);
+        services.AddSingleton(store);
+        return services;
     }
 
     private static void Copy(AwsOptions from, AwsOptions to)
@@ -118,17 +126,17 @@ internal sealed class AwsProviderHarness : IAsyncDisposable
     /// <summary>Awaits <paramref name="task"/>, stepping the fake clock 10 ms at a time while it waits (batch windows run on it).</summary>
     public async Task<T> RunAsync<T>(Task<T> task)
     {
-        await PumpAsync(task);
+        await PumpAsync(Time, task);
         return await task;
     }
 
     public async Task RunAsync(Task task)
     {
-        await PumpAsync(task);
+        await PumpAsync(Time, task);
         await task;
     }
 
-    private async Task PumpAsync(Task task)
+    public static async Task PumpAsync(FakeTimeProvider time, Task task)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (!task.IsCompleted && DateTime.UtcNow < deadline)
@@ -136,7 +144,7 @@ internal sealed class AwsProviderHarness : IAsyncDisposable
             await Task.WhenAny(task, Task.Delay(5));
             if (!task.IsCompleted)
             {
-                Time.Advance(TimeSpan.FromMilliseconds(10));
+                time.Advance(TimeSpan.FromMilliseconds(10));
             }
         }
         Assert.True(task.IsCompleted, "the call did not complete within 30 s of stepping the fake clock");

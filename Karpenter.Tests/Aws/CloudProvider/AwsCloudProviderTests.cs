@@ -190,6 +190,7 @@ public sealed class AwsCloudProviderTests
         var subnets = nodeClass.GetCondition(ConditionTypes.SubnetsReady)!;
         Assert.Equal("False", subnets.Status);
         Assert.Equal("SubnetsNotFound", subnets.Reason);
+        Assert.Equal("SubnetSelector did not match any Subnets: [{tags: {karpenter.sh/discovery: nowhere}}]", subnets.Message);
         Assert.Equal("False", nodeClass.GetCondition(ConditionTypes.Ready)!.Status);
         Assert.Empty(await h.CloudProvider.GetInstanceTypesAsync(NodePool(), default));
         await Assert.ThrowsAsync<NodeClassNotReadyException>(() => h.CloudProvider.CreateAsync(AwsProviderHarness.NodeClaim("x"), default));

@@ -8,12 +8,11 @@ namespace Karpenter.Aws.Interruption;
 /// The interruption queue (upstream <c>pkg/providers/sqs</c>): its URL looked up once from <c>INTERRUPTION_QUEUE</c>, then
 /// long polls of up to 10 messages (20 s wait, 20 s visibility) and deletes by receipt handle.
 /// </summary>
-public sealed class InterruptionQueue(IAmazonSQS sqs, IOptions<AwsOptions> options)
+public sealed class SqsProvider(IAmazonSQS sqs, IOptions<AwsOptions> options)
 {
     /// <summary>How long one receive waits for a message (SQS's maximum).</summary>
     public static readonly TimeSpan WaitTime = TimeSpan.FromSeconds(20);
 
-    private readonly SemaphoreSlim _urlLock = new(1, 1);
     private string? _url;
 
     public string Name => options.Value.InterruptionQueue ?? "";
@@ -21,25 +20,16 @@ public sealed class InterruptionQueue(IAmazonSQS sqs, IOptions<AwsOptions> optio
     /// <summary>The queue URL (<c>GetQueueUrl</c> once; a name that is already a URL is used as is).</summary>
     public async Task<string> UrlAsync(CancellationToken cancellationToken)
     {
-        if (_url is { } known)
+        // One reconciler calls this, so there is no race; were there one, a second lookup would find the same URL.
+        if (Volatile.Read(ref _url) is { } known)
         {
             return known;
         }
-        await _urlLock.WaitAsync(cancellationToken);
-        try
-        {
-            if (_url is null)
-            {
-                _url = Name.StartsWith("https://", StringComparison.Ordinal) || Name.StartsWith("http://", StringComparison.Ordinal)
-                    ? Name
-                    : (await sqs.GetQueueUrlAsync(new GetQueueUrlRequest { QueueName = Name }, cancellationToken)).QueueUrl;
-            }
-            return _url;
-        }
-        finally
-        {
-            _urlLock.Release();
-        }
+        var url = Name.StartsWith("https://", StringComparison.Ordinal) || Name.StartsWith("http://", StringComparison.Ordinal)
+            ? Name
+            : (await sqs.GetQueueUrlAsync(new GetQueueUrlRequest { QueueName = Name }, cancellationToken)).QueueUrl;
+        Volatile.Write(ref _url, url);
+        return url;
     }
 
     /// <summary>Waits up to <see cref="WaitTime"/> for up to 10 messages.</summary>
