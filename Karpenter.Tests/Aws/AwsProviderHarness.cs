@@ -46,8 +46,10 @@ internal sealed class AwsProviderHarness : IAsyncDisposable
 
     private readonly ServiceProvider _services;
 
-    private AwsProviderHarness(EmulatedAws aws, ServiceProvider services, MemoryNodeClassStore store, KubeApiServer? kube)
+    private AwsProviderHarness(EmulatedAws aws, IServiceCollection descriptors, MemoryNodeClassStore store, KubeApiServer? kube)
     {
+        Descriptors = descriptors;
+        var services = descriptors.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = false });
         Aws = aws;
         _services = services;
         NodeClasses = store;
@@ -68,6 +70,9 @@ internal sealed class AwsProviderHarness : IAsyncDisposable
     public MemoryNodeClassStore NodeClasses { get; }
 
     public IServiceProvider Services => _services;
+
+    /// <summary>The registrations, as the composition root made them.</summary>
+    public IServiceCollection Descriptors { get; }
 
     public AwsCloudProvider CloudProvider => _services.GetRequiredService<AwsCloudProvider>();
 
@@ -94,7 +99,7 @@ internal sealed class AwsProviderHarness : IAsyncDisposable
             }
         }
         Compose(services, aws.Options, store);
-        return new AwsProviderHarness(aws, services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = false }), store, kube);
+        return new AwsProviderHarness(aws, services, store, kube);
     }
 
     /// <summary>The provider as <c>AddKarpenterAws</c> and <c>AddKarpenterAwsControllers</c> register it, with NodeClasses from <paramref name="store"/>.</summary>

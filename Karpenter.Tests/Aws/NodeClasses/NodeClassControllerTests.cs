@@ -48,11 +48,11 @@ public sealed class NodeClassControllerTests
     }
 
     [Fact]
-    public async Task An_unknown_alias_and_a_missing_role_say_so_in_the_conditions()
+    public async Task An_alias_with_no_release_and_a_missing_role_say_so_in_the_conditions()
     {
         await using var h = await AwsProviderHarness.StartAsync(withKube: true);
         await CreateAsync(h, AwsProviderHarness.NodeClassYaml
-            .Replace("alias: al2023@latest", "alias: gentoo@latest", StringComparison.Ordinal)
+            .Replace("alias: al2023@latest", "alias: al2023@v19990101", StringComparison.Ordinal)
             .Replace("role: KarpenterNodeRole-test-cluster", "role: NoSuchRole", StringComparison.Ordinal));
 
         var reconciled = await ReconcileAsync(h);
@@ -61,7 +61,8 @@ public sealed class NodeClassControllerTests
         Assert.Equal("False", ready.Status);
         var amis = reconciled.GetCondition(ConditionTypes.AmisReady)!;
         Assert.Equal("False", amis.Status);
-        Assert.Contains("gentoo", amis.Message, StringComparison.Ordinal);
+        Assert.Equal("AMINotFound", amis.Reason);
+        Assert.Contains("al2023@v19990101", amis.Message, StringComparison.Ordinal);
         var profile = reconciled.GetCondition(ConditionTypes.InstanceProfileReady)!;
         Assert.Equal("False", profile.Status);
         Assert.Contains("NoSuchRole", profile.Message, StringComparison.Ordinal);

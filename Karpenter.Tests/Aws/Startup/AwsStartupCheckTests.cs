@@ -9,8 +9,7 @@ namespace Karpenter.Tests.Aws.Startup;
 /// <summary>The start-up check: one DryRun call proves credentials, endpoint and permission, and a failure says which.</summary>
 public sealed class AwsStartupCheckTests
 {
-    private static AwsStartupCheck Check(AwsProviderHarness h) =>
-        h.Services.GetServices<IHostedService>().OfType<AwsStartupCheck>().Single();
+    private static AwsStartupCheck Check(AwsProviderHarness h) => ActivatorUtilities.CreateInstance<AwsStartupCheck>(h.Services);
 
     [Fact]
     public async Task Good_credentials_pass_the_DryRun_call_and_load_the_catalog_before_the_runtime_starts()
@@ -21,7 +20,7 @@ public sealed class AwsStartupCheckTests
 
         Assert.NotEmpty(h.Get<InstanceTypeProvider>().Infos);
         // The check is registered ahead of the runtime's hosted services (informers, controllers).
-        Assert.IsType<AwsStartupCheck>(h.Services.GetServices<IHostedService>().First());
+        Assert.Equal(typeof(AwsStartupCheck), h.Descriptors.First(d => d.ServiceType == typeof(IHostedService)).ImplementationType);
     }
 
     [Theory]
