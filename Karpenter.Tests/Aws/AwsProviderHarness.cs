@@ -135,18 +135,26 @@ internal sealed class AwsProviderHarness : IAsyncDisposable
         return await task;
     }
 
+    /// <summary>As <see cref="RunAsync{T}(Task{T})"/>, stepping the clock only every <paramref name="realStep"/> of real time.</summary>
+    public async Task<T> RunSlowlyAsync<T>(Task<T> task, TimeSpan realStep)
+    {
+        await PumpAsync(Time, task, realStep);
+        return await task;
+    }
+
     public async Task RunAsync(Task task)
     {
         await PumpAsync(Time, task);
         await task;
     }
 
-    public static async Task PumpAsync(FakeTimeProvider time, Task task)
+    public static async Task PumpAsync(FakeTimeProvider time, Task task, TimeSpan? realStep = null)
     {
+        var step = realStep ?? TimeSpan.FromMilliseconds(5);
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (!task.IsCompleted && DateTime.UtcNow < deadline)
         {
-            await Task.WhenAny(task, Task.Delay(5));
+            await Task.WhenAny(task, Task.Delay(step));
             if (!task.IsCompleted)
             {
                 time.Advance(TimeSpan.FromMilliseconds(10));

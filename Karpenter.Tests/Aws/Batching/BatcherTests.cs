@@ -67,19 +67,23 @@ public sealed class BatcherTests
         await Task.WhenAll(even, odd);
         Assert.Equal(2, recorder.Calls.Count);
 
-        // One request every 30 ms never leaves the window idle: the batch closes after 1 s all the same.
+        // One request every 30 ms never leaves the window idle: the batch closes 1 s after its first request all the same.
         var stream = new List<Task<string>>();
-        for (var i = 0; i < 40; i++)
+        for (var i = 0; i < 34; i++)
         {
             stream.Add(batcher.AddAsync(10 + (2 * i), default));
             time.Advance(TimeSpan.FromMilliseconds(30));
-            await Task.Yield();
         }
-        await WaitUntilAsync(() => stream[0].IsCompleted);
-        Assert.False(stream[^1].IsCompleted);
-        time.Advance(TimeSpan.FromSeconds(1));
+        await WaitUntilAsync(() => recorder.Calls.Count == 3);
         await Task.WhenAll(stream);
-        Assert.Equal(4, recorder.Calls.Count);
-        Assert.InRange(recorder.Calls[2].Count, 30, 35);
+        Assert.Equal(34, recorder.Calls[2].Count);
+
+        // The next request opens a new batch.
+        var late = batcher.AddAsync(100, default);
+        await Task.Delay(20);
+        Assert.False(late.IsCompleted);
+        time.Advance(TimeSpan.FromMilliseconds(35));
+        Assert.Equal("out-100", await late);
+        Assert.Equal([100], recorder.Calls[3]);
     }
 }

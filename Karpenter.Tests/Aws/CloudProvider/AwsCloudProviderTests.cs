@@ -83,7 +83,8 @@ public sealed class AwsCloudProviderTests
         var fleets = h.Emulator.Faults.CallCount("CreateFleet");
 
         var claims = Enumerable.Range(0, 4).Select(i => h.CloudProvider.CreateAsync(AwsProviderHarness.NodeClaim($"default-{i}"), default)).ToList();
-        var launched = await h.RunAsync(Task.WhenAll(claims));
+        // The clock moves 10 ms per 50 ms of real time, so a loaded machine cannot stretch the launches past the 35 ms window.
+        var launched = await h.RunSlowlyAsync(Task.WhenAll(claims), TimeSpan.FromMilliseconds(50));
 
         Assert.Equal(4, launched.Select(c => c.Status.ProviderId).Distinct().Count());
         Assert.Equal(fleets + 1, h.Emulator.Faults.CallCount("CreateFleet"));
