@@ -1,9 +1,9 @@
 using Karpenter.Aws.CloudProvider;
 using Karpenter.Aws.Instances;
 using Karpenter.Aws.InstanceTypes;
-using Karpenter.Core.Scheduling;
 using Karpenter.Aws.LaunchTemplates;
 using Karpenter.Core.CloudProvider;
+using Karpenter.Core.Scheduling;
 using Karpenter.Entities.V1;
 using Karpenter.Entities.WellKnown;
 using Karpenter.Sim.Aws.World;
