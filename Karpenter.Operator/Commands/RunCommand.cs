@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Karpenter.Aws.Startup;
 using Karpenter.Operator.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Hosting;
@@ -46,6 +47,11 @@ internal static class RunCommand
             catch (OptionsValidationException e)
             {
                 await error.WriteLineAsync($"karpenter: invalid settings:{string.Concat(e.Failures.Select(f => Environment.NewLine + "  " + f))}");
+                return 1;
+            }
+            catch (AwsStartupException e)
+            {
+                await error.WriteLineAsync($"karpenter: {e.Message}");
                 return 1;
             }
         }

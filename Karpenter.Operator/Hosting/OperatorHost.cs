@@ -1,8 +1,11 @@
 using k8s;
 using k8s.Models;
+using Karpenter.Aws;
 using Karpenter.Core;
 using Karpenter.Core.Provisioning;
 using Karpenter.Entities;
+using Karpenter.Entities.Aws.V1;
+using Karpenter.Entities.WellKnown;
 using Karpenter.Kube.Client;
 using Karpenter.Kube.Hosting;
 using Karpenter.Kube.LeaderElection;
@@ -95,7 +98,10 @@ public static class OperatorHost
 
         Configure(services, settings);
         services.AddKarpenterCore();
-        kube.AddKarpenterWebhooks()
+        services.AddKarpenterAws(builder.Configuration);
+        services.AddKarpenterNodeClass<EC2NodeClass>(nodeClass => nodeClass.GetCondition(ConditionTypes.Ready));
+        kube.AddKarpenterAwsControllers()
+            .AddKarpenterWebhooks()
             .AddCaBundleInjection(CaBundleTargets(settings));
         options.Services?.Invoke(services);
 

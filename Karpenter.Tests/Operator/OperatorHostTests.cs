@@ -1,5 +1,11 @@
 using k8s;
+using Karpenter.Entities.Aws.V1;
+using Karpenter.Entities.V1;
+using Karpenter.Entities.WellKnown;
+using Karpenter.Kube.Client;
+using Karpenter.Kube.Generation;
 using Karpenter.Operator.Hosting;
+using Karpenter.Sim.Aws;
 using Karpenter.Tests.Support;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -9,8 +15,24 @@ using Microsoft.Extensions.Options;
 namespace Karpenter.Tests.Operator;
 
 /// <summary>The composition root against the in-memory API server: the process the simulator and a pod run.</summary>
-public sealed class OperatorHostTests(KubeApiFixture api) : IClassFixture<KubeApiFixture>
+public sealed class OperatorHostTests(KubeApiFixture api) : IClassFixture<KubeApiFixture>, IAsyncLifetime
 {
+    private AwsEmulator _aws = null!;
+
+    public async Task InitializeAsync() => _aws = await AwsEmulator.StartAsync(new AwsEmulatorOptions { ClusterName = "host-test" });
+
+    public async Task DisposeAsync() => await _aws.DisposeAsync();
+
+    [Fact]
+    public async Task A_missing_cluster_name_stops_the_start_with_its_name()
+    {
+        await using var app = Build(("CLUSTER_NAME", ""));
+
+        var e = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
+
+        Assert.Contains(e.Failures, f => f.Contains("CLUSTER_NAME", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task Starts_takes_the_leader_lease_serves_probes_and_releases_the_lease_on_stop()
     {
@@ -77,6 +99,49 @@ public sealed class OperatorHostTests(KubeApiFixture api) : IClassFixture<KubeAp
     }
 
     [Fact]
+    public async Task The_hosted_controllers_make_an_EC2NodeClass_ready_against_the_aws_emulator()
+    {
+        foreach (var type in new[] { typeof(NodePool), typeof(NodeClaim), typeof(EC2NodeClass) })
+        {
+            await api.Client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(new CrdGenerator().Generate(type));
+        }
+
+        await using var app = await StartAsync(("DISABLE_WEBHOOK", "true"), ("DISABLE_LEADER_ELECTION", "true"), ("CLUSTER_CIDR", "10.100.0.0/16"));
+        try
+        {
+            var client = app.Services.GetRequiredService<IKubeClient>();
+            await client.CreateAsync(KubernetesYaml.Deserialize<EC2NodeClass>("""
+                apiVersion: karpenter.k8s.aws/v1
+                kind: EC2NodeClass
+                metadata:
+                  name: hosted
+                spec:
+                  role: KarpenterNodeRole-host-test
+                  amiSelectorTerms:
+                  - alias: al2023@latest
+                  subnetSelectorTerms:
+                  - tags:
+                      karpenter.sh/discovery: host-test
+                  securityGroupSelectorTerms:
+                  - tags:
+                      karpenter.sh/discovery: host-test
+                """));
+
+            var ready = await Eventually(async () =>
+            {
+                var nodeClass = await client.GetAsync<EC2NodeClass>("hosted");
+                return nodeClass.GetCondition(ConditionTypes.Ready) is { Status: "True" } ? nodeClass : null;
+            });
+            Assert.NotEmpty(ready.Status.Subnets!);
+            Assert.Contains(Finalizers.AwsTermination, ready.Metadata.Finalizers);
+        }
+        finally
+        {
+            await app.StopAsync();
+        }
+    }
+
+    [Fact]
     public async Task Settings_reach_the_options_of_the_runtime_and_the_core()
     {
         await using var app = OperatorHost.Build(new OperatorHostOptions
@@ -105,24 +170,40 @@ public sealed class OperatorHostTests(KubeApiFixture api) : IClassFixture<KubeAp
         Assert.Equal("BATCH_MAX_DURATION: '-1s' must be positive", Assert.Single(e.Problems));
     }
 
-    /// <summary>The host on loopback with ephemeral ports and console logs, plus <paramref name="settings"/>, started.</summary>
+    /// <summary>The host on loopback with ephemeral ports and console logs, against both emulators, plus <paramref name="settings"/>, started.</summary>
     private async Task<Microsoft.AspNetCore.Builder.WebApplication> StartAsync(params (string Key, string Value)[] settings)
     {
-        var all = new Dictionary<string, string?> { ["METRICS_PORT"] = "0", ["HEALTH_PROBE_PORT"] = "0", ["LOG_FORMAT"] = "console" };
+        var app = Build(settings);
+        await app.StartAsync();
+        return app;
+    }
+
+    private Microsoft.AspNetCore.Builder.WebApplication Build(params (string Key, string Value)[] settings)
+    {
+        var all = new Dictionary<string, string?>
+        {
+            ["METRICS_PORT"] = "0",
+            ["HEALTH_PROBE_PORT"] = "0",
+            ["LOG_FORMAT"] = "console",
+            ["CLUSTER_NAME"] = "host-test",
+            ["CLUSTER_ENDPOINT"] = api.Server.BaseAddress.ToString(),
+            ["AWS_REGION"] = _aws.Region,
+            ["AWS_ENDPOINT_URL"] = _aws.ServiceUrl.ToString(),
+            ["AWS_ACCESS_KEY_ID"] = _aws.AccessKeyId,
+            ["AWS_SECRET_ACCESS_KEY"] = _aws.SecretAccessKey,
+        };
         foreach (var (key, value) in settings)
         {
             all[key] = value;
         }
 
-        var app = OperatorHost.Build(new OperatorHostOptions
+        return OperatorHost.Build(new OperatorHostOptions
         {
             ReadEnvironment = false,
             Kubernetes = api.Server.ClientConfiguration,
             LoopbackOnly = true,
             Settings = all,
         });
-        await app.StartAsync();
-        return app;
     }
 
     private static async Task<T> Eventually<T>(Func<Task<T?>> probe)
