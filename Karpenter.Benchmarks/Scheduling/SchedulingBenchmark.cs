@@ -144,6 +144,11 @@ internal static class SchedulingBenchmark
                 double usedMem = claims.Sum(c => (double)c.Requests.Memory), allocMem = claims.Sum(c => (double)c.InstanceTypes[0].Allocatable.Memory);
                 Console.WriteLine($"        fill of the cheapest types: cpu {usedCpu / allocCpu:P1}, memory {usedMem / allocMem:P1}; vCPU per node {allocCpu / 1000 / Math.Max(1, claims.Count):F1}");
                 Console.WriteLine("        phases (ms): " + string.Join("  ", row.Phases.Select(kv => $"{kv.Key} {kv.Value:F1}")));
+                var spend = claims.GroupBy(c => c.InstanceTypes[0]).OrderByDescending(g => g.Sum(c => c.Price)).Take(6).Select(g =>
+                    $"{g.Key.Name} x{g.Count()} ${g.Sum(c => c.Price):F2} (fill cpu {g.Sum(c => (double)c.Requests.CpuMilli) / (g.Count() * (double)g.Key.Allocatable.CpuMilli):P0}, " +
+                    $"mem {g.Sum(c => (double)c.Requests.Memory) / (g.Count() * (double)g.Key.Allocatable.Memory):P0})");
+                Console.WriteLine("        plan spend: " + string.Join("; ", spend));
+                Console.WriteLine("        LP spend:   " + string.Join("; ", bound.Solution.Take(6).Select(s => $"{s.InstanceType} x{s.Nodes:F1} ${s.Nodes * s.Price:F2}")));
             }
         }
 

@@ -8,6 +8,9 @@ namespace Karpenter.Core.Scheduling.Bounds;
 /// <summary>The cost lower bounds of a pod set against a catalog (see <see cref="CostLowerBound"/>).</summary>
 public sealed record LowerBound(double Lp, double PerResource, int CompatibilityClasses, int InstanceTypes, string Status)
 {
+    /// <summary>The LP's fractional node counts per instance type (largest spend first), to compare with a plan's.</summary>
+    public IReadOnlyList<(string InstanceType, double Nodes, double Price)> Solution { get; init; } = [];
+
     /// <summary>True when the pods can be placed at all (every class has a compatible instance type).</summary>
     public bool Feasible => Status == "OPTIMAL";
 }
@@ -178,6 +181,10 @@ public static class CostLowerBound
         var status = solver.Solve();
         return status == LpSolver.ResultStatus.OPTIMAL
             ? new LowerBound(objective.Value(), perResource, classes.Count, kept.Count, "OPTIMAL")
+            {
+                Solution = [.. x.Where(kv => kv.Value.SolutionValue() > 1e-9).Select(kv => (columns[kv.Key].Type.Name, kv.Value.SolutionValue(), columns[kv.Key].Price))
+                    .OrderByDescending(s => s.Item2 * s.Item3)],
+            }
             : new LowerBound(double.NaN, perResource, classes.Count, kept.Count, status.ToString());
     }
 

@@ -36,6 +36,9 @@ public sealed class CostLowerBoundTests
         var bound = CostLowerBound.Compute(pods, [Pool(types: types)]);
 
         Assert.Equal(10 * (double)FakeInstanceTypes.PriceFromResources(types[0].Capacity), bound.Lp, 6);
+        var (type, nodes, _) = Assert.Single(bound.Solution);
+        Assert.Equal(types[0].Name, type);
+        Assert.Equal(10, nodes, 6);
     }
 
     [Fact]
