@@ -202,13 +202,28 @@ internal sealed partial class ApiHandler
         var more = false;
         var remaining = 0L;
         var unfiltered = labels.IsEmpty && fields.IsEmpty;
-        foreach (var (key, obj) in items)
+
+        // A page reads only its own range of the snapshot's sorted array (found by binary search), so paging
+        // through n objects costs O(n) in all rather than O(n) per page; a full list walks the snapshot as it is.
+        IEnumerable<KeyValuePair<string, StoredObject>> candidates = items;
+        var rangeCount = 0;
+        if (limit > 0 || startAt is not null)
         {
-            if (startAt is not null && string.CompareOrdinal(key, startAt) < 0)
+            var sorted = Sorted(items);
+            var from = prefix is null ? 0 : LowerBound(sorted, prefix);
+            var to = prefix is null ? sorted.Length : LowerBound(sorted, string.Concat(prefix.AsSpan(0, prefix.Length - 1), [(char)(prefix[^1] + 1)]));
+            if (startAt is not null)
             {
-                continue;
+                from = Math.Max(from, LowerBound(sorted, startAt));
             }
 
+            rangeCount = Math.Max(0, to - from);
+            candidates = new ArraySegment<KeyValuePair<string, StoredObject>>(sorted, Math.Min(from, to), rangeCount);
+        }
+
+        var scanned = 0;
+        foreach (var (key, obj) in candidates)
+        {
             if (prefix is not null && !key.StartsWith(prefix, StringComparison.Ordinal))
             {
                 continue;
@@ -217,15 +232,11 @@ internal sealed partial class ApiHandler
             if (limit > 0 && selected.Count >= limit)
             {
                 more = true;
-                if (!unfiltered)
-                {
-                    break;
-                }
-
-                remaining++;
-                continue;
+                remaining = rangeCount - scanned;
+                break;
             }
 
+            scanned++;
             if (labels.Matches(obj.Labels) && fields.Matches(obj.FieldValue))
             {
                 selected.Add(obj);
@@ -247,6 +258,30 @@ internal sealed partial class ApiHandler
         }
 
         await WriteListAsync(scope, selected, listRevision, next, more && unfiltered ? remaining : null);
+    }
+
+    /// <summary>A snapshot as a sorted array, built once per snapshot (continue pages of one list share it).</summary>
+    private KeyValuePair<string, StoredObject>[] Sorted(ImmutableSortedDictionary<string, StoredObject> items) =>
+        _sortedSnapshots.GetValue(items, static i => [.. i]);
+
+    /// <summary>The index of the first key ordinally not less than <paramref name="key"/>.</summary>
+    private static int LowerBound(KeyValuePair<string, StoredObject>[] sorted, string key)
+    {
+        int low = 0, high = sorted.Length;
+        while (low < high)
+        {
+            var middle = low + ((high - low) / 2);
+            if (string.CompareOrdinal(sorted[middle].Key, key) < 0)
+            {
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle;
+            }
+        }
+
+        return low;
     }
 
     private static void ValidateListOptions(RequestScope scope, string? continueText, string? rvText, string? rvMatch)

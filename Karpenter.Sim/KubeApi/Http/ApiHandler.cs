@@ -56,6 +56,7 @@ internal sealed partial class ApiHandler : IStrategyContext, IDisposable
     private readonly WebhookClient _webhooks;
     private readonly AdmissionDispatcher _admission;
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<StoredObject, ServedForm> _served = new();
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<System.Collections.Immutable.ImmutableSortedDictionary<string, StoredObject>, KeyValuePair<string, StoredObject>[]> _sortedSnapshots = new();
 
     public ApiHandler(KubeApiServerOptions options, ResourceRegistry registry, ObjectStore store, KubeApiFaults faults, Random random, ILogger logger)
     {

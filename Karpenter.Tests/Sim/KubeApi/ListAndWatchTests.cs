@@ -81,6 +81,51 @@ public sealed class ListAndWatchTests(KubeApiFixture api) : IClassFixture<KubeAp
     }
 
     [Fact]
+    public async Task Pages_stay_inside_their_namespace_next_to_namespaces_that_share_its_prefix()
+    {
+        var ns = await api.CreateNamespaceAsync("paging");
+        foreach (var neighbour in new[] { ns + "0", ns + "-x" })
+        {
+            await Client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = neighbour } });
+            await Client.CoreV1.CreateNamespacedPodAsync(Pod("n1", labels: new Dictionary<string, string> { ["paged"] = ns }), neighbour);
+        }
+
+        foreach (var name in new[] { "a", "b", "c" })
+        {
+            await Client.CoreV1.CreateNamespacedPodAsync(Pod(name, labels: new Dictionary<string, string> { ["paged"] = ns }), ns);
+        }
+
+        var names = new List<string>();
+        var remaining = new List<long?>();
+        string? next = null;
+        do
+        {
+            var page = await Client.CoreV1.ListNamespacedPodAsync(ns, limit: 1, continueParameter: next);
+            names.AddRange(page.Items.Select(p => p.Metadata.Name));
+            remaining.Add(page.Metadata.RemainingItemCount);
+            next = page.Metadata.ContinueProperty;
+        }
+        while (next is not null);
+
+        Assert.Equal(["a", "b", "c"], names);
+        Assert.Equal([2, 1, null], remaining);
+
+        // Across namespaces with a selector: every match once, in key order, no count (selectors hide it).
+        var all = new List<string>();
+        next = null;
+        do
+        {
+            var page = await Client.CoreV1.ListPodForAllNamespacesAsync(labelSelector: "paged=" + ns, limit: 2, continueParameter: next);
+            Assert.Null(page.Metadata.RemainingItemCount);
+            all.AddRange(page.Items.Select(p => p.Metadata.NamespaceProperty + "/" + p.Metadata.Name));
+            next = page.Metadata.ContinueProperty;
+        }
+        while (next is not null);
+
+        Assert.Equal([$"{ns}-x/n1", $"{ns}/a", $"{ns}/b", $"{ns}/c", $"{ns}0/n1"], all);
+    }
+
+    [Fact]
     public async Task An_expired_continue_token_is_410_with_a_fresh_token()
     {
         var ns = await NamespaceWithPodsAsync(("q1", "x", null), ("q2", "x", null), ("q3", "x", null));
