@@ -107,7 +107,7 @@ public static class ServiceCollectionExtensions
     /// The AWS controllers, by their upstream names: <c>nodeclass</c> (status, conditions, finalizer), <c>nodeclass.hash</c>
     /// (the static-drift hash), <c>nodeclaim.tagging</c> (Name and nodeclaim tags once registered), <c>interruption</c>
     /// (the SQS queue; idle when <c>INTERRUPTION_QUEUE</c> is unset), and the refresh loops <c>providers.instancetype</c>,
-    /// <c>providers.pricing</c> and <c>providers.launchtemplate</c>. Call after
+    /// <c>providers.pricing</c> and <c>providers.launchtemplate</c>, and <c>instanceprofile.garbagecollection</c>. Call after
     /// <see cref="AddKarpenterAws(IServiceCollection, IConfiguration)"/>.
     /// </summary>
     public static KubeOperatorBuilder AddKarpenterAwsControllers(this KubeOperatorBuilder builder)
@@ -134,6 +134,7 @@ public static class ServiceCollectionExtensions
         builder.AddSingletonController<InstanceTypeRefreshController>(InstanceTypeRefreshController.Name);
         builder.AddSingletonController<PricingRefreshController>(PricingRefreshController.Name);
         builder.AddSingletonController<LaunchTemplateCleanupController>(LaunchTemplateCleanupController.Name);
+        builder.AddSingletonController<InstanceProfileGarbageCollector>(InstanceProfileGarbageCollector.Name);
         return builder;
     }
 }

@@ -234,6 +234,40 @@ public sealed class AwsCloudProviderTests
         Assert.Equal(DriftReasons.NodeClassDrift, await h.RunAsync(h.CloudProvider.IsDriftedAsync(launched, default)));
     }
 
+    [Fact]
+    public async Task Throttled_fleet_calls_are_retried_by_the_client()
+    {
+        await using var h = await AwsProviderHarness.StartAsync();
+        await h.ReadyNodeClassAsync();
+        var fleets = h.Emulator.Faults.CallCount("CreateFleet");
+        h.Emulator.Faults.Throttle("CreateFleet", count: 2);
+
+        var launched = await h.RunAsync(h.CloudProvider.CreateAsync(AwsProviderHarness.NodeClaim("throttled"), default));
+
+        Assert.NotNull(launched.Status.ProviderId);
+        Assert.Equal(fleets + 3, h.Emulator.Faults.CallCount("CreateFleet"));
+    }
+
+    [Fact]
+    public async Task A_launch_that_fails_after_creating_the_instance_leaves_it_listed_for_garbage_collection()
+    {
+        await using var h = await AwsProviderHarness.StartAsync(provider: o => o.MaxAttempts = 1);
+        await h.ReadyNodeClassAsync();
+        h.Emulator.Faults.FailLaunchesAfterCreation(1);
+
+        var failed = await Assert.ThrowsAsync<CreateInstanceException>(() =>
+            h.RunAsync(h.CloudProvider.CreateAsync(AwsProviderHarness.NodeClaim("leaky"), default)));
+        Assert.Equal("AWSError", failed.Reason);
+        Assert.Contains("InternalError", failed.Message, StringComparison.Ordinal);
+
+        // The instance exists though the call failed: List (what garbage collection reads) shows it, and Delete removes it.
+        var leaked = Assert.Single(await h.CloudProvider.ListAsync(default));
+        Assert.Null(leaked.Metadata.Name);
+        Assert.Equal("default", leaked.Metadata.Labels[Labels.NodePool]);
+        await h.RunAsync(h.CloudProvider.DeleteAsync(leaked, default));
+        Assert.Equal(InstanceState.ShuttingDown, h.Emulator.World.FindInstance(leaked.Status.ProviderId!.Split('/').Last())!.State);
+    }
+
     private static NodePool NodePool() => k8s.KubernetesYaml.Deserialize<NodePool>("""
         apiVersion: karpenter.sh/v1
         kind: NodePool

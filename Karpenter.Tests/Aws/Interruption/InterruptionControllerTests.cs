@@ -5,6 +5,7 @@ using Karpenter.Entities.WellKnown;
 using Karpenter.Kube.Client;
 using Karpenter.Kube.Controllers;
 using Karpenter.Sim.Aws.World;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using CapacityTypes = Karpenter.Entities.WellKnown.CapacityTypes;
 
 namespace Karpenter.Tests.Aws.Interruption;
@@ -62,9 +63,18 @@ public sealed class InterruptionControllerTests
         var (other, _) = await LaunchAsync(h, "spot-2", Spot);
         await DrainAsync(h);
 
+        var metrics = h.Get<InterruptionMetrics>();
+        using var received = new MetricCollector<long>(metrics.ReceivedMessages);
+        using var deleted = new MetricCollector<long>(metrics.DeletedMessages);
+
         h.Emulator.World.InterruptSpotInstance(instanceId);
         Assert.Single(h.Emulator.World.QueueMessages(Queue));
         await ReconcileAsync(h);
+
+        var measurement = Assert.Single(received.GetMeasurementSnapshot());
+        Assert.Equal("spot_interrupted", measurement.Tags["message_type"]);
+        Assert.Equal("true", measurement.Tags["actionable"]);
+        Assert.Equal(1, deleted.GetMeasurementSnapshot().Sum(m => m.Value));
 
         Assert.Null(await h.KubeClient.TryGetAsync<NodeClaim>(claim.Metadata.Name));
         Assert.NotNull(await h.KubeClient.TryGetAsync<NodeClaim>(other.Metadata.Name));

@@ -1,4 +1,5 @@
 using Amazon.EC2.Model;
+using Karpenter.Aws.InstanceProfiles;
 using Karpenter.Aws.NodeClasses;
 using Karpenter.Aws.NodeClasses.Hash;
 using Karpenter.Entities.Aws.V1;
@@ -94,6 +95,23 @@ public sealed class NodeClassControllerTests
         Assert.Null(gone);
         Assert.False(h.Emulator.World.InstanceProfiles().ContainsKey(profile));
         Assert.Empty(await TemplatesAsync(h));
+    }
+
+    [Fact]
+    public async Task Garbage_collection_deletes_the_cluster_profiles_nothing_uses()
+    {
+        await using var h = await AwsProviderHarness.StartAsync(withKube: true);
+        await CreateAsync(h);
+        var used = (await ReconcileAsync(h)).Status.InstanceProfile!;
+        var orphan = await h.Get<InstanceProfileProvider>().EnsureAsync("deleted-class", "uid-orphan", "KarpenterNodeRole-test-cluster", null, default);
+        Assert.True(h.Emulator.World.InstanceProfiles().ContainsKey(orphan));
+
+        await h.RunAsync(h.Get<InstanceProfileGarbageCollector>().ReconcileAsync(default));
+
+        Assert.False(h.Emulator.World.InstanceProfiles().ContainsKey(orphan));
+        Assert.True(h.Emulator.World.InstanceProfiles().ContainsKey(used));
+        // Profiles Karpenter did not create (outside its path) are never touched.
+        Assert.True(h.Emulator.World.InstanceProfiles().ContainsKey("KarpenterNodeInstanceProfile-test-cluster"));
     }
 
     private static async Task<List<LaunchTemplate>> TemplatesAsync(AwsProviderHarness h) =>
