@@ -199,6 +199,22 @@ public sealed class AwsCloudProviderTests
     }
 
     [Fact]
+    public async Task Expired_credentials_make_the_NodeClass_not_ready_with_a_reason_naming_them()
+    {
+        await using var h = await AwsProviderHarness.StartAsync(provider: o => o.MaxAttempts = 1);
+        h.Emulator.Faults.RejectCredentials(CredentialProblem.Expired);
+
+        var nodeClass = await h.ResolveAsync(AwsProviderHarness.ParseNodeClass(AwsProviderHarness.NodeClassYaml));
+
+        var subnets = nodeClass.GetCondition(ConditionTypes.SubnetsReady)!;
+        Assert.Equal("False", subnets.Status);
+        Assert.Equal("AWSCredentialsInvalid", subnets.Reason);
+        Assert.Contains("RequestExpired", subnets.Message, StringComparison.Ordinal);
+        Assert.Equal("False", nodeClass.GetCondition(ConditionTypes.Ready)!.Status);
+        await Assert.ThrowsAsync<NodeClassNotReadyException>(() => h.CloudProvider.CreateAsync(AwsProviderHarness.NodeClaim("x"), default));
+    }
+
+    [Fact]
     public async Task A_new_AMI_release_drifts_the_NodeClaims_launched_from_the_old_one()
     {
         await using var h = await AwsProviderHarness.StartAsync();
