@@ -19,6 +19,7 @@ public static class ServiceCollectionExtensions
     /// <summary>
     /// Registers the cluster state, the scheduler and the provisioning batcher with its validated settings
     /// (bind <see cref="BatchingOptions"/> from configuration to set <c>BATCH_IDLE_DURATION</c> and <c>BATCH_MAX_DURATION</c>),
+    /// the provisioner, cluster-state feed and NodePool controllers (<see cref="ProvisioningOperatorBuilderExtensions.AddProvisioning"/>),
     /// and the NodeClaim lifecycle and node termination controllers (<see cref="LifecycleOperatorBuilderExtensions.AddNodeClaimLifecycle"/>).
     /// The cloud provider (<see cref="CloudProvider.ICloudProvider"/>) is registered by the provider's own root, and its
     /// NodeClass kind by <see cref="AddKarpenterNodeClass{TNodeClass}"/>.
@@ -32,6 +33,9 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<ClusterState>();
         services.TryAddSingleton<Scheduler>();
         services.TryAddSingleton<Batcher>();
+
+        // ---- Provisioning, cluster state and NodePools (Provisioning/, State/, NodePools/)
+        services.AddKubeOperator().AddProvisioning();
 
         // ---- NodeClaim lifecycle and termination (Lifecycle/, Termination/)
         services.AddKubeOperator().AddNodeClaimLifecycle();

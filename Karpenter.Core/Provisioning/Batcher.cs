@@ -49,6 +49,10 @@ public sealed class Batcher(IOptions<BatchingOptions> options, TimeProvider time
     public static readonly TimeSpan WakeUpTimeout = TimeSpan.FromSeconds(1);
 
     private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private volatile bool _waiting;
+
+    /// <summary>True while <see cref="WaitAsync"/> waits (for a first trigger, or for the batch window to close).</summary>
+    public bool Waiting => _waiting;
 
     /// <summary>Notes that something needs provisioning; never blocks.</summary>
     public void Trigger() => _signal.Writer.TryWrite(true);
@@ -56,20 +60,28 @@ public sealed class Batcher(IOptions<BatchingOptions> options, TimeProvider time
     /// <summary>Waits for a batch to complete: true when one did, false when no trigger came within <see cref="WakeUpTimeout"/>.</summary>
     public async Task<bool> WaitAsync(CancellationToken cancellationToken)
     {
-        if (!await NextAsync(WakeUpTimeout, cancellationToken))
+        _waiting = true;
+        try
         {
-            return false;
-        }
-
-        var start = time.GetTimestamp();
-        var settings = options.Value;
-        while (true)
-        {
-            var left = settings.BatchMaxDuration - time.GetElapsedTime(start);
-            if (left <= TimeSpan.Zero || !await NextAsync(left < settings.BatchIdleDuration ? left : settings.BatchIdleDuration, cancellationToken))
+            if (!await NextAsync(WakeUpTimeout, cancellationToken))
             {
-                return true;
+                return false;
             }
+
+            var start = time.GetTimestamp();
+            var settings = options.Value;
+            while (true)
+            {
+                var left = settings.BatchMaxDuration - time.GetElapsedTime(start);
+                if (left <= TimeSpan.Zero || !await NextAsync(left < settings.BatchIdleDuration ? left : settings.BatchIdleDuration, cancellationToken))
+                {
+                    return true;
+                }
+            }
+        }
+        finally
+        {
+            _waiting = false;
         }
     }
 
