@@ -197,6 +197,20 @@ internal sealed class ResourceRegistry
         };
         yield return new ResourceType
         {
+            Group = "",
+            Version = "v1",
+            Plural = "persistentvolumes",
+            Singular = "persistentvolume",
+            Kind = "PersistentVolume",
+            Namespaced = false,
+            ShortNames = ["pv"],
+            StorageId = "persistentvolumes",
+            Strategy = new PersistentVolumeStrategy(),
+            BuiltinSchema = BuiltinSchemas.For(typeof(V1PersistentVolume)),
+            Subresources = new HashSet<string> { "status" },
+        };
+        yield return new ResourceType
+        {
             Group = "coordination.k8s.io",
             Version = "v1",
             Plural = "leases",

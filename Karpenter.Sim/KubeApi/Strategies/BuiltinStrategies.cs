@@ -342,6 +342,52 @@ internal sealed class StorageClassStrategy : ResourceStrategy
 }
 
 /// <summary>PersistentVolumeClaims: status cleared on create, deleted object returned, spec mostly immutable.</summary>
+/// <summary>
+/// PersistentVolumes as the API server stores them: phase <c>Pending</c> on create (the PV controller makes them
+/// Available), and the validation a volume cannot do without: capacity storage, access modes, one volume source.
+/// </summary>
+internal sealed class PersistentVolumeStrategy : ResourceStrategy
+{
+    private static readonly string[] NonSourceFields =
+        ["accessModes", "capacity", "claimRef", "mountOptions", "nodeAffinity", "persistentVolumeReclaimPolicy", "storageClassName", "volumeAttributesClassName", "volumeMode"];
+
+    public override bool HasStatusSubresource => true;
+
+    public override bool ReturnDeletedObject => true;
+
+    public override void PrepareForCreate(IStrategyContext context, JsonObject obj)
+    {
+        base.PrepareForCreate(context, obj);
+        obj["status"] = new JsonObject { ["phase"] = "Pending" };
+        var spec = obj.GetOrAddObject("spec");
+        spec["persistentVolumeReclaimPolicy"] ??= "Retain";
+        spec["volumeMode"] ??= "Filesystem";
+    }
+
+    public override void Validate(IStrategyContext context, JsonObject obj, List<FieldError> errors)
+    {
+        if (obj.At("spec", "accessModes") is not JsonArray { Count: > 0 })
+        {
+            errors.Add(FieldError.Required("spec.accessModes", "must specify at least 1 access mode"));
+        }
+
+        if (obj.At("spec", "capacity", "storage") is null)
+        {
+            errors.Add(FieldError.Required("spec.capacity", "must specify storage"));
+        }
+
+        var sources = obj["spec"] is JsonObject spec ? spec.Count(kv => !NonSourceFields.Contains(kv.Key, StringComparer.Ordinal)) : 0;
+        if (sources == 0)
+        {
+            errors.Add(FieldError.Required("spec", "must specify a volume type"));
+        }
+        else if (sources > 1)
+        {
+            errors.Add(FieldError.Forbidden("spec", "may not specify more than 1 volume type"));
+        }
+    }
+}
+
 internal sealed class PersistentVolumeClaimStrategy : ResourceStrategy
 {
     public override bool HasStatusSubresource => true;

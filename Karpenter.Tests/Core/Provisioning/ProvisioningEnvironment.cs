@@ -98,8 +98,7 @@ internal sealed class ProvisioningEnvironment : IAsyncDisposable
 
         env._subscriptions.AddRange(ClusterStateInformers.Attach(env.State, env.Informers));
         env.Informers.Start(env._stop.Token);
-        using var timeout = new CancellationTokenSource(Patience);
-        await env.Informers.WaitForSyncAsync(timeout.Token);
+        await Eventually(() => env.Informers.AllSynced, () => $"the informers sync (waiting on {string.Join(", ", env.Informers.Informers.Where(i => !i.HasSynced).Select(i => i.Description))})");
         return env;
     }
 
@@ -235,7 +234,9 @@ internal sealed class ProvisioningEnvironment : IAsyncDisposable
     public async Task ExpectStateHasNodeClaimsAsync(int count) =>
         await Eventually(() => Informers.Get<NodeClaim>().Count == count, $"the NodeClaim informer holds {count} NodeClaim(s)");
 
-    public static async Task Eventually(Func<bool> condition, string what)
+    public static Task Eventually(Func<bool> condition, string what) => Eventually(condition, () => what);
+
+    public static async Task Eventually(Func<bool> condition, Func<string> what)
     {
         using var timeout = new CancellationTokenSource(Patience);
         while (!condition())
@@ -246,7 +247,7 @@ internal sealed class ProvisioningEnvironment : IAsyncDisposable
             }
             catch (OperationCanceledException)
             {
-                Assert.Fail($"timed out waiting until {what}");
+                Assert.Fail($"timed out waiting until {what()}");
             }
         }
     }
