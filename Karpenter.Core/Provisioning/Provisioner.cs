@@ -77,6 +77,7 @@ public sealed partial class Provisioner : ISingletonReconciler
     private readonly IEventRecorder _events;
     private readonly BatchingOptions _batching;
     private readonly ProvisionerOptions _options;
+    private readonly KarpenterOptions _policies;
     private readonly ProvisioningMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger<Provisioner> _logger;
@@ -91,6 +92,7 @@ public sealed partial class Provisioner : ISingletonReconciler
         IEventRecorder events,
         IOptions<BatchingOptions> batching,
         IOptions<ProvisionerOptions> options,
+        IOptions<KarpenterOptions> policies,
         ProvisioningMetrics metrics,
         TimeProvider time,
         ILogger<Provisioner> logger)
@@ -100,6 +102,7 @@ public sealed partial class Provisioner : ISingletonReconciler
         ArgumentNullException.ThrowIfNull(informers);
         ArgumentNullException.ThrowIfNull(batching);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(policies);
         _state = state;
         _batcher = batcher;
         _scheduler = scheduler;
@@ -109,6 +112,7 @@ public sealed partial class Provisioner : ISingletonReconciler
         _events = events;
         _batching = batching.Value;
         _options = options.Value;
+        _policies = policies.Value;
         _metrics = metrics;
         _time = time;
         _logger = logger;
@@ -180,8 +184,8 @@ public sealed partial class Provisioner : ISingletonReconciler
         var nodePools = await _inputs.ResolveNodePoolsAsync(_nodePools.List(), cancellationToken);
         var input = _inputs.Build(pods, nodePools, new SchedulingOptions
         {
-            PreferencePolicy = _options.PreferencePolicy,
-            MinValuesPolicy = _options.MinValuesPolicy,
+            PreferencePolicy = _policies.PreferencePolicy,
+            MinValuesPolicy = _policies.MinValuesPolicy,
             WellKnownLabels = _inputs.WellKnownLabels,
         });
 

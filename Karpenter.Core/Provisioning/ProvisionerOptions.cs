@@ -1,20 +1,13 @@
-using Karpenter.Core.Scheduling;
 using Microsoft.Extensions.Options;
 
 namespace Karpenter.Core.Provisioning;
 
 /// <summary>
-/// The provisioner's settings beyond batching, with upstream's names: <c>PREFERENCE_POLICY</c>,
-/// <c>MIN_VALUES_POLICY</c>, <c>IGNORE_DRA_REQUESTS</c>.
+/// The provisioner's settings beyond batching (<see cref="BatchingOptions"/>) and the policies shared with disruption
+/// (<see cref="KarpenterOptions"/>: <c>PREFERENCE_POLICY</c>, <c>MIN_VALUES_POLICY</c>).
 /// </summary>
 public sealed class ProvisionerOptions
 {
-    /// <summary><c>PREFERENCE_POLICY</c>: honour preferred affinities and ScheduleAnyway spreads first (Respect) or ignore them.</summary>
-    public PreferencePolicy PreferencePolicy { get; set; } = PreferencePolicy.Respect;
-
-    /// <summary><c>MIN_VALUES_POLICY</c>: fail a NodeClaim that cannot meet minValues (Strict) or relax it (BestEffort).</summary>
-    public MinValuesPolicy MinValuesPolicy { get; set; } = MinValuesPolicy.Strict;
-
     /// <summary><c>IGNORE_DRA_REQUESTS</c>: pods with dynamic resource claims are left to another autoscaler (upstream's default).</summary>
     public bool IgnoreDraRequests { get; set; } = true;
 
@@ -32,16 +25,6 @@ public sealed class ProvisionerOptionsValidator : IValidateOptions<ProvisionerOp
     {
         ArgumentNullException.ThrowIfNull(options);
         var failures = new List<string>();
-        if (!Enum.IsDefined(options.PreferencePolicy))
-        {
-            failures.Add($"PREFERENCE_POLICY must be Respect or Ignore, got {options.PreferencePolicy}");
-        }
-
-        if (!Enum.IsDefined(options.MinValuesPolicy))
-        {
-            failures.Add($"MIN_VALUES_POLICY must be Strict or BestEffort, got {options.MinValuesPolicy}");
-        }
-
         if (options.SolveTimeout <= TimeSpan.Zero)
         {
             failures.Add($"the scheduling solve timeout must be positive, got {options.SolveTimeout}");
