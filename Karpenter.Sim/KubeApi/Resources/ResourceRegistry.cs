@@ -253,6 +253,19 @@ internal sealed class ResourceRegistry
         };
         yield return new ResourceType
         {
+            Group = "storage.k8s.io",
+            Version = "v1",
+            Plural = "volumeattachments",
+            Singular = "volumeattachment",
+            Kind = "VolumeAttachment",
+            Namespaced = false,
+            StorageId = "volumeattachments.storage.k8s.io",
+            Subresources = new HashSet<string> { "status" },
+            Strategy = new VolumeAttachmentStrategy(),
+            BuiltinSchema = BuiltinSchemas.For(typeof(V1VolumeAttachment)),
+        };
+        yield return new ResourceType
+        {
             Group = "apiextensions.k8s.io",
             Version = "v1",
             Plural = "customresourcedefinitions",

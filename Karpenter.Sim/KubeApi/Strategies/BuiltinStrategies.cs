@@ -341,6 +341,60 @@ internal sealed class StorageClassStrategy : ResourceStrategy
     }
 }
 
+/// <summary>
+/// VolumeAttachments (storage.k8s.io/v1; stored, no attach/detach controller): status only through <c>/status</c>
+/// and cleared on create, the deleted object returned, spec immutable, and the validation of <c>ValidateVolumeAttachment</c> (attacher, nodeName,
+/// exactly one source).
+/// </summary>
+internal sealed class VolumeAttachmentStrategy : ResourceStrategy
+{
+    private const string OneSource = "must specify exactly one of inlineVolumeSpec and persistentVolumeName";
+
+    public override bool HasStatusSubresource => true;
+
+    /// <summary>DELETE answers with the deleted VolumeAttachment, not a Status (its registry sets ReturnDeletedObject).</summary>
+    public override bool ReturnDeletedObject => true;
+
+    public override void Validate(IStrategyContext context, JsonObject obj, List<FieldError> errors)
+    {
+        var spec = obj.GetObject("spec");
+        if (string.IsNullOrEmpty(spec?.GetString("attacher")))
+        {
+            errors.Add(FieldError.Required("spec.attacher"));
+        }
+
+        if (string.IsNullOrEmpty(spec?.GetString("nodeName")))
+        {
+            errors.Add(FieldError.Required("spec.nodeName"));
+        }
+
+        var source = spec?.GetObject("source");
+        var persistentVolumeName = source?["persistentVolumeName"];
+        var inline = source?["inlineVolumeSpec"];
+        if (persistentVolumeName is null && inline is null)
+        {
+            errors.Add(FieldError.Required("spec.source", OneSource));
+        }
+        else if (persistentVolumeName is not null && inline is not null)
+        {
+            errors.Add(FieldError.Forbidden("spec.source", OneSource));
+        }
+        else if (persistentVolumeName is not null && string.IsNullOrEmpty(source!.GetString("persistentVolumeName")))
+        {
+            errors.Add(FieldError.Required("spec.source.persistentVolumeName", "must specify non empty persistentVolumeName"));
+        }
+    }
+
+    public override void ValidateUpdate(IStrategyContext context, JsonObject obj, JsonObject old, List<FieldError> errors)
+    {
+        Validate(context, obj, errors);
+        if (!JsonNode.DeepEquals(obj["spec"], old["spec"]))
+        {
+            errors.Add(FieldError.InvalidOmitValue("spec", "field is immutable"));
+        }
+    }
+}
+
 /// <summary>PersistentVolumeClaims: status cleared on create, deleted object returned, spec mostly immutable.</summary>
 /// <summary>
 /// PersistentVolumes as the API server stores them: phase <c>Pending</c> on create (the PV controller makes them
