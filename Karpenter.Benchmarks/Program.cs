@@ -8,9 +8,22 @@ var verbs = new Dictionary<string, (string Help, Func<string[], Task<int>> Run)>
     ["scheduling"] = ("upstream's scheduling benchmark plus real-catalog workloads (--json, --pods 1,50,..., --catalog synthetic|aws|all, --runs N, --profile)", SchedulingBenchmark.RunAsync),
 };
 
+// `all` (what `make bench` runs): every benchmark on its defaults, one after the other; the exit code is the worst.
+if (args is ["all"])
+{
+    var worst = 0;
+    foreach (var (name, (_, run)) in verbs)
+    {
+        Console.WriteLine($"== {name}");
+        worst = Math.Max(worst, await run([]));
+    }
+
+    return worst;
+}
+
 if (args.Length == 0 || !verbs.TryGetValue(args[0], out var verb))
 {
-    Console.Error.WriteLine(args.Length == 0 ? "karpenter-bench: name a benchmark." : $"karpenter-bench: unknown benchmark '{args[0]}'.");
+    Console.Error.WriteLine(args.Length == 0 ? "karpenter-bench: name a benchmark, or all." : $"karpenter-bench: unknown benchmark '{args[0]}'.");
     foreach (var (name, (help, _)) in verbs)
     {
         Console.Error.WriteLine($"  {name,-12} {help}");
