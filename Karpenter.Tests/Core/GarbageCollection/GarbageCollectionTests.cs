@@ -50,6 +50,25 @@ public sealed class GarbageCollectionTests : LifecycleTest
     }
 
     [Fact]
+    public async Task An_operator_killed_between_the_launch_and_its_status_write_ends_with_exactly_one_instance_after_restart_and_collection()
+    {
+        var created = await Env.CreateAsync(ControllerEnvironment.NodeClaim("crashed"));
+        await Env.KillDuringLaunchAsync(created);
+        Env.Clock.Advance(TimeSpan.FromMinutes(1));
+        await using var successor = await ControllerEnvironment.StartAsync(sharing: Env);
+
+        // Collection before and after the successor's launch: the instance is adopted, never collected or doubled.
+        await successor.Get<NodeClaimGarbageCollector>().ReconcileAsync(CancellationToken.None);
+        await successor.LifecycleAsync(created);
+        Env.Clock.Advance(TimeSpan.FromMinutes(1));
+        await successor.Get<NodeClaimGarbageCollector>().ReconcileAsync(CancellationToken.None);
+
+        var machine = Assert.Single(await Env.Cloud.MachinesAsync());
+        Assert.Equal(machine.Status.ProviderId, (await ExpectNodeClaimAsync(created.Metadata.Name)).Status.ProviderId);
+        Assert.Equal(1, Env.Cloud.CreateCount);
+    }
+
+    [Fact]
     public async Task A_NodeClaim_whose_instance_is_gone_is_deleted_with_an_event_and_then_finalized()
     {
         var launched = await ExpectLaunchedAsync(ControllerEnvironment.NodeClaim("vanished"));

@@ -14,6 +14,7 @@ using Karpenter.Kube.Events;
 using Karpenter.Kube.Generation;
 using Karpenter.Kube.Hosting;
 using Karpenter.Kube.Informers;
+using Karpenter.Kube.LeaderElection;
 using Karpenter.Sim.KubeApi;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -92,6 +93,9 @@ internal sealed class ControllerEnvironment : IAsyncDisposable
             sp.GetRequiredService<ILoggerFactory>()));
         services.AddKubeOperator();
         services.AddKarpenterCore();
+
+        // One operator per environment; a test that runs the controller host needs no lease to do so.
+        services.Configure<LeaderElectionOptions>(o => o.Enabled = false);
         services.AddKarpenterNodeClass<EC2NodeClass>(n => n.GetCondition(ConditionTypes.Ready));
         configure?.Invoke(services);
         var provider = services.BuildServiceProvider();
