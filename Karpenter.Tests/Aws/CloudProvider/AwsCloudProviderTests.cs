@@ -232,6 +232,26 @@ public sealed class AwsCloudProviderTests
     }
 
     [Fact]
+    public async Task A_new_security_group_or_a_subnet_leaving_the_selectors_is_drift()
+    {
+        await using var h = await AwsProviderHarness.StartAsync();
+        var nodeClass = await h.ReadyNodeClassAsync();
+        var launched = await h.RunAsync(h.CloudProvider.CreateAsync(AwsProviderHarness.NodeClaim("default-net"), default));
+        var discovery = new Dictionary<string, string> { ["karpenter.sh/discovery"] = EmulatedAws.ClusterName };
+
+        h.Emulator.World.AddSecurityGroup("extra-nodes", discovery);
+        h.Time.Advance(TimeSpan.FromMinutes(6));
+        await h.ResolveAsync(nodeClass);
+        Assert.Equal(DriftReasons.SecurityGroupDrift, await h.RunAsync(h.CloudProvider.IsDriftedAsync(launched, default)));
+
+        // With the groups matching again, a NodeClass whose subnets no longer include the instance's is subnet drift.
+        var instanceSubnet = h.Emulator.World.FindInstance(launched.Status.ProviderId!.Split('/').Last())!.SubnetId;
+        nodeClass.Status.SecurityGroups = [.. nodeClass.Status.SecurityGroups!.Where(g => g.Name != "extra-nodes")];
+        nodeClass.Status.Subnets = [.. nodeClass.Status.Subnets!.Where(s => s.Id != instanceSubnet)];
+        Assert.Equal(DriftReasons.SubnetDrift, await h.RunAsync(h.CloudProvider.IsDriftedAsync(launched, default)));
+    }
+
+    [Fact]
     public async Task Changing_a_static_field_of_the_NodeClass_is_NodeClassDrift()
     {
         await using var h = await AwsProviderHarness.StartAsync();
