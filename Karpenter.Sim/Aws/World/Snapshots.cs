@@ -44,6 +44,15 @@ public sealed record InstanceSnapshot
     /// <summary><c>x86_64</c> or <c>arm64</c>.</summary>
     public required string Architecture { get; init; }
 
+    /// <summary>The image's platform: <c>windows</c> for Windows images, otherwise null.</summary>
+    public string? Platform { get; init; }
+
+    /// <summary>The image's root device name (<c>/dev/xvda</c>; <c>/dev/sda1</c> on Windows), if the image exists.</summary>
+    public string? RootDeviceName { get; init; }
+
+    /// <summary>The block devices the launch template asked for, which size the node's volumes (ephemeral storage).</summary>
+    public IReadOnlyList<BlockDeviceSnapshot> BlockDevices { get; init; } = [];
+
     /// <summary><see cref="CapacityTypes.Spot"/> or <see cref="CapacityTypes.OnDemand"/>.</summary>
     public required string CapacityType { get; init; }
 
@@ -81,6 +90,9 @@ public sealed record InstanceSnapshot
     /// <summary>When a spot interruption warning was sent, the time the instance will be reclaimed.</summary>
     public DateTimeOffset? InterruptionTime { get; init; }
 }
+
+/// <summary>One block device of a launch: its device name and volume size in GiB (null when the mapping leaves it to the image).</summary>
+public sealed record BlockDeviceSnapshot(string DeviceName, int? VolumeSizeGiB);
 
 /// <summary>What happened to an instance; the simulator's kubelet and reports react to these.</summary>
 public enum InstanceEventKind
