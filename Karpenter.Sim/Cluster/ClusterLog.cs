@@ -43,4 +43,7 @@ internal static partial class ClusterLog
 
     [LoggerMessage(5013, LogLevel.Information, "pod garbage collector force-deleting {Namespace}/{Pod}: node {Node} is gone")]
     public static partial void OrphanPodDeleted(this ILogger logger, string @namespace, string pod, string node);
+
+    [LoggerMessage(5014, LogLevel.Information, "node agents on {Node} removed {Count} startup taint(s)")]
+    public static partial void StartupTaintsRemoved(this ILogger logger, string node, int count);
 }

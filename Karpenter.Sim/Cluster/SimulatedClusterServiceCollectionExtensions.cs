@@ -9,6 +9,7 @@ using Karpenter.Sim.Cluster.Common;
 using Karpenter.Sim.Cluster.Disruption;
 using Karpenter.Sim.Cluster.GarbageCollection;
 using Karpenter.Sim.Cluster.Kubelet;
+using Karpenter.Sim.Cluster.NodeAgents;
 using Karpenter.Sim.Cluster.NodeLifecycle;
 using Karpenter.Sim.Cluster.Scheduler;
 using Karpenter.Sim.Cluster.Workloads.DaemonSets;
@@ -59,6 +60,7 @@ public static class SimulatedClusterServiceCollectionExtensions
             .AddController<V1Pod, KubeletPodController>(KubeletPodController.Name, b => b
                 .WithWorkers(4)
                 .Watches<V1Node>(sp => PodsOnNode(sp)))
+            .AddController<V1Node, StartupTaintController>(StartupTaintController.Name)
             .AddController<V1Node, CloudNodeLifecycleController>(CloudNodeLifecycleController.Name)
             .AddController<V1Node, NodeLifecycleController>(NodeLifecycleController.Name, b => b
                 .Watches<V1Pod>(pod => string.IsNullOrEmpty(pod.Spec?.NodeName) ? [] : [ObjectKey.Cluster(pod.Spec.NodeName)]))

@@ -228,7 +228,7 @@ public sealed class DisruptionBudgetController(
     /// <summary>Writes the status unless unchanged; false on a conflict (an eviction meanwhile), to retry from the new state.</summary>
     private async Task<bool> WriteAsync(V1PodDisruptionBudget entity, V1PodDisruptionBudgetStatus status, CancellationToken cancellationToken)
     {
-        if (k8s.KubernetesJson.Serialize(entity.Status) == k8s.KubernetesJson.Serialize(status))
+        if (KubeJson.Same(entity.Status, status))
         {
             return true;
         }

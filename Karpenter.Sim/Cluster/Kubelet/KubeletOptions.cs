@@ -48,6 +48,10 @@ public sealed class KubeletOptions
     /// </summary>
     public TimeSpan? ContainerExitDelay { get; set; }
 
+    /// <summary>From the Node turning Ready to its agents removing the startup taints its NodeClaim lists.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan StartupTaintDelay { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>The node Lease's <c>leaseDurationSeconds</c> (kubelet default 40 s).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(40);

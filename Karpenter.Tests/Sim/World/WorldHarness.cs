@@ -5,6 +5,8 @@ using Amazon.SimpleSystemsManagement;
 using Amazon.SimpleSystemsManagement.Model;
 using k8s.Models;
 using Karpenter.Aws.LaunchTemplates.UserData;
+using Karpenter.Entities.WellKnown;
+using Karpenter.Kube.Client;
 using Karpenter.Sim.World;
 
 namespace Karpenter.Tests.Sim.World;
@@ -117,6 +119,21 @@ public sealed class WorldHarness : IAsyncDisposable
         var ids = instanceIds.ToList();
         await World.UntilAsync(_ => ids.All(id => NodeOf(id) is { } n && IsReady(n)), Patience, $"the nodes of {string.Join(", ", ids)} to be Ready");
         return [.. ids.Select(id => NodeOf(id)!)];
+    }
+
+    /// <summary>
+    /// Waits until the instance's Node is Ready, then removes <c>karpenter.sh/unregistered</c> as Karpenter's
+    /// registration does (these tests run the cluster without the operator), and waits until the cache shows it gone.
+    /// </summary>
+    public async Task<V1Node> ExpectNodeRegisteredAsync(string instanceId)
+    {
+        var node = await ExpectNodeReadyAsync(instanceId);
+        var original = KubeObjects.DeepClone(node);
+        var modified = KubeObjects.DeepClone(node);
+        modified.Spec.Taints = [.. node.Spec.Taints.Where(t => t.Key != Taints.UnregisteredKey)];
+        await World.Client.PatchFromAsync(original, modified);
+        await World.UntilAsync(_ => NodeOf(instanceId) is { } n && n.Spec.Taints?.Any(t => t.Key == Taints.UnregisteredKey) != true, Patience, $"the node of {instanceId} to lose the unregistered taint");
+        return NodeOf(instanceId)!;
     }
 
     public static bool IsReady(V1Node node) =>

@@ -212,7 +212,7 @@ public sealed class DaemonSetController(
             CollisionCount = entity.Status?.CollisionCount,
             Conditions = entity.Status?.Conditions,
         };
-        if (k8s.KubernetesJson.Serialize(status) == k8s.KubernetesJson.Serialize(entity.Status))
+        if (KubeJson.Same(status, entity.Status))
         {
             return;
         }

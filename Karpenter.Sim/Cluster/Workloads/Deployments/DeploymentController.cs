@@ -231,7 +231,7 @@ public sealed class DeploymentController(ClusterCaches caches, IKubeClient clien
         SetCondition(status, "Progressing", "True",
             complete ? "NewReplicaSetAvailable" : "ReplicaSetUpdated",
             current is null ? "Waiting for a ReplicaSet." : complete ? $"ReplicaSet \"{current.Metadata.Name}\" has successfully progressed." : $"ReplicaSet \"{current.Metadata.Name}\" is progressing.", now);
-        if (k8s.KubernetesJson.Serialize(status) == k8s.KubernetesJson.Serialize(entity.Status))
+        if (KubeJson.Same(status, entity.Status))
         {
             return;
         }

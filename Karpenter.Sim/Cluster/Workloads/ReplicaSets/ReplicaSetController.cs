@@ -110,7 +110,7 @@ public sealed class ReplicaSetController(
             ObservedGeneration = entity.Metadata.Generation,
             Conditions = entity.Status?.Conditions,
         };
-        if (k8s.KubernetesJson.Serialize(status) != k8s.KubernetesJson.Serialize(entity.Status))
+        if (!KubeJson.Same(status, entity.Status))
         {
             var modified = KubeObjects.DeepClone(entity);
             modified.Status = status;
