@@ -5,7 +5,7 @@ using Karpenter.Sim.Commands;
 var root = new RootCommand("Karpenter for .NET simulator: Kubernetes API and AWS emulators, and the operator on an accelerated clock.")
 {
     ServeCommand.Create(new AwsServeComponent()),
-    NotBuiltCommand.Create("simulate", "Run the operator against the emulators on a scenario."),
-    NotBuiltCommand.Create("sandbox", "Run a local sandbox cluster for kubectl."),
+    SimulateCommand.Create(),
+    SandboxCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

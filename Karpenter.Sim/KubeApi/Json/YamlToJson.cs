@@ -24,6 +24,9 @@ internal static partial class YamlToJson
         return stream.Documents.Select(d => ToJson(d.RootNode)).ToList();
     }
 
+    /// <summary>Converts one parsed node (the scenario reader's manifests keep their file positions this way).</summary>
+    public static JsonNode? ToJsonNode(YamlNode node) => ToJson(node);
+
     private static JsonNode? ToJson(YamlNode node)
     {
         switch (node)

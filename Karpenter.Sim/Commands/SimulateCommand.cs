@@ -1,0 +1,155 @@
+using System.CommandLine;
+using System.Globalization;
+using Karpenter.Operator.Hosting;
+using Karpenter.Sim.Scenarios;
+using Karpenter.Sim.Scenarios.Reports;
+using Karpenter.Sim.World;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Karpenter.Sim.Commands;
+
+/// <summary>
+/// <c>simulate [SCENARIO.yaml]</c>: both emulators, the simulated cluster and the whole operator on an accelerated
+/// clock, playing a scenario (the built-in default one without a file); a live view while it runs, then the summary,
+/// <c>--output json</c>, and a self-contained HTML report. Exit codes: 0 done, 1 the world or the operator could not
+/// start, 2 a bad scenario (with the file position), 3 pods were still pending at the end.
+/// </summary>
+internal static class SimulateCommand
+{
+    public static Command Create()
+    {
+        var scenarioArgument = new Argument<FileInfo?>("scenario") { Description = "A scenario file (YAML); without one, the built-in default scenario.", Arity = ArgumentArity.ZeroOrOne };
+        var speed = new Option<double?>("--speed") { Description = "Simulated seconds per real second (overrides the scenario's speed)." };
+        var output = new Option<string>("--output") { Description = "text (live view and summary table) or json (the report on standard output).", DefaultValueFactory = _ => "text" };
+        output.AcceptOnlyFromAmong("text", "json");
+        var report = new Option<FileInfo?>("--report") { Description = "Where to write the HTML report (default: simulation-<scenario>.html in the current directory)." };
+        var command = new Command("simulate", "Run the operator against the emulators and a simulated cluster on a scenario, and report what it did and cost.")
+        {
+            scenarioArgument, speed, output, report,
+        };
+        command.SetAction(async (parseResult, ct) =>
+        {
+            var stdout = parseResult.InvocationConfiguration.Output;
+            var stderr = parseResult.InvocationConfiguration.Error;
+            Scenario scenario;
+            try
+            {
+                scenario = parseResult.GetValue(scenarioArgument) is { } file ? ScenarioReader.ReadFile(file.FullName) : ScenarioReader.ReadDefault();
+            }
+            catch (ScenarioException e)
+            {
+                await stderr.WriteLineAsync($"karpenter-sim simulate: {e.Message}");
+                return 2;
+            }
+
+            var json = parseResult.GetValue(output) == "json";
+            var view = json ? null : LiveView.Create(stdout);
+            var reportFile = parseResult.GetValue(report)?.FullName ?? Path.GetFullPath($"simulation-{scenario.Name}.html");
+            var session = new SimulationSession(scenario, parseResult.GetValue(speed) ?? scenario.Speed);
+            RunReport result;
+            try
+            {
+                if (view is null)
+                {
+                    result = await session.RunAsync(null, ct);
+                }
+                else
+                {
+                    await view.IntroAsync(scenario, session.Speed);
+                    result = await view.RunAsync(session, ct);
+                }
+            }
+            catch (ScenarioException e)
+            {
+                await stderr.WriteLineAsync($"karpenter-sim simulate: {e.Message}");
+                return 2;
+            }
+            catch (SimulationStartException e)
+            {
+                await stderr.WriteLineAsync($"karpenter-sim simulate: {e.Message}");
+                return 1;
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                await stderr.WriteLineAsync("karpenter-sim simulate: interrupted.");
+                return 130;
+            }
+
+            await File.WriteAllTextAsync(reportFile, HtmlReport.Render(result), CancellationToken.None);
+            if (json)
+            {
+                await stdout.WriteLineAsync(JsonReport.Render(result));
+                await stderr.WriteLineAsync($"HTML report: {reportFile}");
+            }
+            else
+            {
+                await view!.SummaryAsync(result);
+                await stdout.WriteLineAsync($"HTML report: {reportFile}");
+            }
+
+            if (result.PodsPendingAtEnd > 0)
+            {
+                await stderr.WriteLineAsync($"karpenter-sim simulate: {result.PodsPendingAtEnd.ToString(CultureInfo.InvariantCulture)} pod(s) were never scheduled; see the problems in the report.");
+                return 3;
+            }
+
+            return 0;
+        });
+        return command;
+    }
+}
+
+/// <summary>The world or the operator could not start (a port, a setting, the operator's option validation).</summary>
+internal sealed class SimulationStartException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>One simulation: a world on an accelerated clock with the operator in it, running one scenario.</summary>
+internal sealed class SimulationSession(Scenario scenario, double speed)
+{
+    public double Speed { get; } = speed;
+
+    public Scenario Scenario { get; } = scenario;
+
+    /// <summary>The operator's and the world's warnings and errors (kept out of the live view).</summary>
+    public CollectedLogs Logs { get; } = new();
+
+    public async Task<RunReport> RunAsync(Action<Sample, IReadOnlyList<string>>? onSample, CancellationToken cancellationToken)
+    {
+        using var loggers = new LoggerFactory([Logs]);
+        SimulatedWorld world;
+        try
+        {
+            world = await SimulatedWorld.StartAsync(
+                new SimulatedWorldOptions { Speed = Speed, InstanceTypeCatalogPath = Scenario.CatalogPath, LoggerFactory = loggers },
+                cancellationToken);
+        }
+        catch (Exception e) when (e is ArgumentException or IOException or InvalidOperationException or System.Net.Sockets.SocketException or TimeoutException)
+        {
+            throw new SimulationStartException($"the simulated world could not start: {e.Message}", e);
+        }
+
+        await using (world)
+        {
+            try
+            {
+                await OperatorLauncher.StartAsync(world, logging: b =>
+                {
+                    b.ClearProviders();
+                    b.AddProvider(Logs);
+                }, cancellationToken: cancellationToken);
+            }
+            catch (OperatorSettingsException e)
+            {
+                throw new SimulationStartException($"the operator refused its settings: {string.Join("; ", e.Problems)}", e);
+            }
+            catch (OptionsValidationException e)
+            {
+                throw new SimulationStartException($"the operator refused its options: {string.Join("; ", e.Failures)}", e);
+            }
+
+            var runner = new ScenarioRunner(Scenario, world, new ScenarioRunOptions { OnSample = onSample });
+            var report = await runner.RunAsync(cancellationToken);
+            return report with { Problems = [.. report.Problems, .. Logs.Entries.TakeLast(20).Select(l => "log: " + l)] };
+        }
+    }
+}

@@ -1,0 +1,83 @@
+namespace Karpenter.Sim.Scenarios;
+
+/// <summary>The world at one moment of a run (simulated time since the start).</summary>
+public sealed record Sample
+{
+    public required TimeSpan At { get; init; }
+
+    public required int PendingPods { get; init; }
+
+    public required int RunningPods { get; init; }
+
+    public required int Nodes { get; init; }
+
+    public required int ReadyNodes { get; init; }
+
+    /// <summary>Running (or pending) instances.</summary>
+    public required int Instances { get; init; }
+
+    /// <summary>The hourly price of the instances running now (on-demand list price, or the spot price of their pool).</summary>
+    public required double CostPerHour { get; init; }
+
+    /// <summary>Requested CPU of the pods bound to nodes ÷ the nodes' allocatable CPU (0 when there are no nodes).</summary>
+    public required double CpuUtilisation { get; init; }
+
+    public required double MemoryUtilisation { get; init; }
+
+    /// <summary>Instances by "type capacity-type" (e.g. <c>t3.large spot</c>).</summary>
+    public required IReadOnlyDictionary<string, int> InstancesByType { get; init; }
+}
+
+/// <summary>Launches and terminations of one instance type and capacity type over a run.</summary>
+public sealed record InstanceTypeCount(string InstanceType, string CapacityType, int Launched, int Terminated, int RunningAtEnd);
+
+/// <summary>What a scenario run did and cost; the summary table, <c>--output json</c> and the HTML report are views of it.</summary>
+public sealed record RunReport
+{
+    public required string Scenario { get; init; }
+
+    public string? Description { get; init; }
+
+    public required TimeSpan Duration { get; init; }
+
+    public required double Speed { get; init; }
+
+    /// <summary>Real time the run took (start of the scenario to its end, not counting start-up).</summary>
+    public required TimeSpan WallTime { get; init; }
+
+    public required IReadOnlyList<Sample> Samples { get; init; }
+
+    /// <summary>Distinct pods created during the run (DaemonSet pods included).</summary>
+    public required int PodsCreated { get; init; }
+
+    /// <summary>Distinct pods bound to a node during the run.</summary>
+    public required int PodsScheduled { get; init; }
+
+    /// <summary>Pods still waiting for a node at the end.</summary>
+    public required int PodsPendingAtEnd { get; init; }
+
+    /// <summary>Creation to binding, median (simulated seconds), over the pods scheduled; null when none were.</summary>
+    public double? TimeToScheduleP50Seconds { get; init; }
+
+    public double? TimeToScheduleP99Seconds { get; init; }
+
+    public double? TimeToScheduleMaxSeconds { get; init; }
+
+    public required IReadOnlyList<InstanceTypeCount> InstanceTypes { get; init; }
+
+    public required double CostPerHourAtEnd { get; init; }
+
+    /// <summary>The instances' price integrated over the run (what the hour would have cost).</summary>
+    public required double CostOverRun { get; init; }
+
+    /// <summary>The time-weighted mean CPU utilisation over the samples with nodes.</summary>
+    public required double MeanCpuUtilisation { get; init; }
+
+    public required double MeanMemoryUtilisation { get; init; }
+
+    /// <summary>Karpenter's events seen during the run (the latest last), as "time reason object: message".</summary>
+    public required IReadOnlyList<string> KarpenterEvents { get; init; }
+
+    /// <summary>Things a user should look at: boot failures, pods never scheduled, instances without a node at the end.</summary>
+    public required IReadOnlyList<string> Problems { get; init; }
+}
