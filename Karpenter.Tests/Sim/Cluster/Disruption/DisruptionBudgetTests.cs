@@ -1,8 +1,8 @@
 using k8s.Models;
 using Karpenter.Kube.Client;
 using Karpenter.Sim.Cluster;
-using Microsoft.Extensions.DependencyInjection;
 using Karpenter.Tests.Sim.World;
+using Microsoft.Extensions.DependencyInjection;
 using static Karpenter.Tests.Sim.World.WorkloadBuilders;
 
 namespace Karpenter.Tests.Sim.Cluster.Disruption;
