@@ -43,7 +43,7 @@ internal static class SandboxCommand
                 {
                     await OperatorLauncher.StartAsync(world, logging: b => b.SetMinimumLevel(LogLevel.Information), cancellationToken: ct);
                 }
-                catch (Exception e) when (e is OperatorSettingsException or OptionsValidationException)
+                catch (Exception e) when (e is OperatorSettingsException or OptionsValidationException or TimeoutException)
                 {
                     await stderr.WriteLineAsync($"karpenter-sim sandbox: the operator could not start: {e.Message}");
                     return 1;

@@ -146,6 +146,10 @@ internal sealed class SimulationSession(Scenario scenario, double speed)
             {
                 throw new SimulationStartException($"the operator refused its options: {string.Join("; ", e.Failures)}", e);
             }
+            catch (TimeoutException e)
+            {
+                throw new SimulationStartException($"the operator did not get ready: {e.Message}", e);
+            }
 
             var runner = new ScenarioRunner(Scenario, world, new ScenarioRunOptions { OnSample = onSample });
             var report = await runner.RunAsync(cancellationToken);

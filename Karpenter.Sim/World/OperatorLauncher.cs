@@ -1,4 +1,7 @@
+using k8s.Models;
+using Karpenter.Kube.Client;
 using Karpenter.Operator.Hosting;
+using Karpenter.Sim.Clock;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -15,8 +18,14 @@ namespace Karpenter.Sim.World;
 /// </summary>
 public static class OperatorLauncher
 {
-    /// <summary>The Service the generated CRDs and webhook configurations name (<c>kube-system/karpenter:8443</c>).</summary>
-    public static readonly (string Namespace, string Name, int Port) WebhookService = ("kube-system", "karpenter", 8443);
+    /// <summary>The Service the CRDs' conversion webhook and the webhook configurations name (<c>kube-system/karpenter</c>).</summary>
+    public static readonly (string Namespace, string Name) WebhookService = ("kube-system", "karpenter");
+
+    /// <summary>The Service ports that may be named: 443 in <c>config/</c> (the chart's Service), 8443 in generated CRDs.</summary>
+    private static readonly int[] WebhookServicePorts = [443, 8443];
+
+    /// <summary>How long (real time) to wait for the operator to inject its CA into the CRDs' conversion webhooks.</summary>
+    private static readonly TimeSpan CaBundlePatience = TimeSpan.FromSeconds(60);
 
     /// <summary>Builds and starts the operator in <paramref name="world"/>; the world stops it when disposed.</summary>
     /// <param name="world">The started world.</param>
@@ -63,9 +72,42 @@ public static class OperatorLauncher
         if (https is not null)
         {
             // The development certificate is issued for localhost.
-            world.KubeApi.RegisterWebhookService(WebhookService.Namespace, WebhookService.Name, WebhookService.Port, new Uri($"https://localhost:{https.Port}"));
+            foreach (var port in WebhookServicePorts)
+            {
+                world.KubeApi.RegisterWebhookService(WebhookService.Namespace, WebhookService.Name, port, new Uri($"https://localhost:{https.Port}"));
+            }
+
+            await WaitForConversionCaAsync(world, cancellationToken);
         }
 
         return app;
+    }
+
+    /// <summary>
+    /// Waits until every CRD converted by the operator's webhook carries a caBundle (the operator injects its serving CA
+    /// at start), so that the first v1beta1 object applied is converted rather than refused.
+    /// </summary>
+    private static async Task WaitForConversionCaAsync(SimulatedWorld world, CancellationToken cancellationToken)
+    {
+        var names = world.InstalledCrds;
+        await SimulationWait.UntilAsync(
+            world.Clock,
+            async ct =>
+            {
+                foreach (var name in names)
+                {
+                    var crd = await world.Client.GetAsync<V1CustomResourceDefinition>(name, cancellationToken: ct);
+                    if (crd.Spec.Conversion?.Webhook?.ClientConfig?.Service is { } service && service.Name == WebhookService.Name &&
+                        crd.Spec.Conversion.Webhook.ClientConfig.CaBundle is not { Length: > 0 })
+                    {
+                        return false;
+                    }
+                }
+
+                return true;
+            },
+            CaBundlePatience,
+            "the operator to inject its webhook CA into the CRDs",
+            cancellationToken: cancellationToken);
     }
 }
