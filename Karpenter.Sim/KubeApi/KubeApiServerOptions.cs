@@ -21,6 +21,13 @@ public sealed class KubeApiServerOptions
     /// <summary>The clock of timestamps, graceful deletion, history retention, bookmarks and watch timeouts.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 
+    /// <summary>
+    /// The clock webhook call deadlines (<c>timeoutSeconds</c>) run on; null: <see cref="TimeProvider"/>. The simulator
+    /// sets real time here: on its accelerated clock a 10 s deadline would pass in a few real milliseconds, less than a
+    /// TLS handshake takes.
+    /// </summary>
+    public TimeProvider? WebhookDeadlineClock { get; set; }
+
     /// <summary>How long committed changes stay replayable by watches (etcd keeps about five minutes).</summary>
     public TimeSpan HistoryWindow { get; set; } = TimeSpan.FromMinutes(5);
 

@@ -329,6 +329,9 @@ public sealed class SimulatedWorld : IAsyncDisposable
             RandomSeed = Options.Seed,
             LoggerFactory = Options.LoggerFactory,
             WebhookServiceResolver = ResolveWebhook,
+
+            // Webhook calls are real network work: on an accelerated clock their deadline would pass before a TLS handshake.
+            WebhookDeadlineClock = Clock is AcceleratedTimeProvider ? TimeProvider.System : null,
         };
         Options.ConfigureKubeApi?.Invoke(kubeOptions);
         KubeApi = await KubeApiServer.StartAsync(kubeOptions, cancellationToken);

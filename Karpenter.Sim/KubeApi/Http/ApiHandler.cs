@@ -67,7 +67,7 @@ internal sealed partial class ApiHandler : IStrategyContext, IDisposable
         _random = random;
         _logger = logger;
         _time = options.TimeProvider;
-        _webhooks = new WebhookClient(options.WebhookServiceResolver, options.TimeProvider);
+        _webhooks = new WebhookClient(options.WebhookServiceResolver, options.WebhookDeadlineClock ?? options.TimeProvider);
         _admission = new AdmissionDispatcher(store, registry, _webhooks, NewUid, logger);
     }
 
