@@ -13,6 +13,7 @@ namespace Karpenter.Sim.Commands;
 /// </summary>
 internal sealed class LiveView
 {
+    private const int MaxPlainEvents = 5;
     private static readonly TimeSpan PlainInterval = TimeSpan.FromMinutes(5);
     private readonly TextWriter _output;
     private readonly bool _interactive;
@@ -117,9 +118,14 @@ internal sealed class LiveView
 
     private void Plain(Sample sample, IReadOnlyList<string> events)
     {
-        foreach (var e in events)
+        foreach (var e in events.Take(MaxPlainEvents))
         {
             _output.WriteLine("  karpenter: " + e);
+        }
+
+        if (events.Count > MaxPlainEvents)
+        {
+            _output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  karpenter: … and {events.Count - MaxPlainEvents} more event(s)"));
         }
 
         if (_lastPlain == TimeSpan.MinValue || sample.At - _lastPlain >= PlainInterval)

@@ -282,7 +282,8 @@ public sealed class ScenarioRunner
             .Where(e => (e.ReportingComponent ?? e.Source?.Component) == "karpenter")
             .OrderBy(e => e.LastTimestamp ?? e.EventTime ?? e.Metadata.CreationTimestamp))
         {
-            var key = $"{e.Metadata.Uid}/{e.Count}";
+            // A repeated event (its count going up) is news only when its message changes.
+            var key = $"{e.Metadata.Uid}/{e.Message}";
             if (!_seenEvents.Add(key))
             {
                 continue;
