@@ -1,5 +1,6 @@
 using k8s;
 using k8s.Models;
+using Karpenter.Core.Disruption;
 using Karpenter.Core.Lifecycle;
 using Karpenter.Core.NodePools;
 using Karpenter.Core.Provisioning;
@@ -20,7 +21,8 @@ public static class ServiceCollectionExtensions
     /// Registers the cluster state, the scheduler and the provisioning batcher with its validated settings
     /// (bind <see cref="BatchingOptions"/> from configuration to set <c>BATCH_IDLE_DURATION</c> and <c>BATCH_MAX_DURATION</c>),
     /// the provisioner, cluster-state feed and NodePool controllers (<see cref="ProvisioningOperatorBuilderExtensions.AddProvisioning"/>),
-    /// and the NodeClaim lifecycle and node termination controllers (<see cref="LifecycleOperatorBuilderExtensions.AddNodeClaimLifecycle"/>).
+    /// the NodeClaim lifecycle and node termination controllers (<see cref="LifecycleOperatorBuilderExtensions.AddNodeClaimLifecycle"/>)
+    /// and the disruption controllers (<see cref="DisruptionRegistration.AddDisruptionControllers"/>).
     /// The cloud provider (<see cref="CloudProvider.ICloudProvider"/>) is registered by the provider's own root, and its
     /// NodeClass kind by <see cref="AddKarpenterNodeClass{TNodeClass}"/>.
     /// </summary>
@@ -39,6 +41,9 @@ public static class ServiceCollectionExtensions
 
         // ---- NodeClaim lifecycle and termination (Lifecycle/, Termination/)
         services.AddKubeOperator().AddNodeClaimLifecycle();
+
+        // ---- Disruption (Disruption/)
+        services.AddKubeOperator().AddDisruptionControllers();
         return services;
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using k8s.Models;
 using Karpenter.Core.Lifecycle;
+using Karpenter.Core.State;
 using Karpenter.Entities.V1;
 using Karpenter.Entities.WellKnown;
 using Karpenter.Kube.Client;
@@ -26,6 +27,7 @@ public sealed partial class DisruptionController(
     IKubeClient client,
     InformerFactory informers,
     ClusterIndexes indexes,
+    ClusterState state,
     IEventRecorder events,
     DisruptionMetrics metrics,
     IOptions<DisruptionOptions> options,
@@ -194,7 +196,9 @@ public sealed partial class DisruptionController(
         var inFlight = queue.InFlight();
         foreach (var node in informers.Get<V1Node>().List())
         {
-            if (node.Spec?.Taints?.Any(DisruptionOrchestrator.IsDisrupted) != true || inFlight.Contains(node.Metadata.Name) || node.Metadata.DeletionTimestamp is not null)
+            // Marks outlive an executed command until the node is gone; after a restart there are none, so a crash's taints are cleared.
+            if (node.Spec?.Taints?.Any(DisruptionOrchestrator.IsDisrupted) != true || inFlight.Contains(node.Metadata.Name) || node.Metadata.DeletionTimestamp is not null ||
+                state.IsMarkedForDeletion(node.Metadata.Name))
             {
                 continue;
             }

@@ -105,10 +105,16 @@ public sealed partial class DisruptionOrchestrator(
         var claims = informers.Get<NodeClaim>();
         foreach (var item in items)
         {
-            var failed = item.Replacements.FirstOrDefault(name => claims.Get(ObjectKey.Cluster(name)) is not { } c ? item.SeenInCache.Contains(name) : c.Metadata.DeletionTimestamp is not null);
-            foreach (var name in item.Replacements.Where(n => claims.Get(ObjectKey.Cluster(n)) is not null))
+            string? failed = null;
+            foreach (var name in item.Replacements)
             {
-                item.SeenInCache.Add(name);
+                // Missing from the cache may be cache lag right after the create: ask the server.
+                var replacement = claims.Get(ObjectKey.Cluster(name)) ?? await client.TryGetAsync<NodeClaim>(name, cancellationToken: cancellationToken);
+                if (replacement is null || replacement.Metadata.DeletionTimestamp is not null)
+                {
+                    failed = name;
+                    break;
+                }
             }
 
             if (failed is not null)
@@ -237,7 +243,5 @@ public sealed partial class DisruptionOrchestrator(
         public DateTimeOffset Started { get; } = started;
 
         public List<string> Replacements { get; } = [];
-
-        public HashSet<string> SeenInCache { get; } = new(StringComparer.Ordinal);
     }
 }
