@@ -192,7 +192,7 @@ public sealed partial class DisruptionOrchestrator(
         }
     }
 
-    /// <summary>Removes <c>karpenter.sh/disrupted</c> from a node that is not being deleted.</summary>
+    /// <summary>Removes <c>karpenter.sh/disrupted</c> from a node that is not being deleted (best effort: a conflict leaves it to the next pass).</summary>
     public static async Task UntaintAsync(IKubeClient client, InformerFactory informers, string nodeName, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
@@ -204,7 +204,14 @@ public sealed partial class DisruptionOrchestrator(
 
         var untainted = KubeObjects.DeepClone(node);
         untainted.Spec.Taints = [.. untainted.Spec.Taints.Where(t => !IsDisrupted(t))];
-        await client.PatchFromAsync(node, untainted, optimisticLock: true, cancellationToken);
+        try
+        {
+            await client.PatchFromAsync(node, untainted, optimisticLock: true, cancellationToken);
+        }
+        catch (Exception e) when (e is KubeConflictException or KubeNotFoundException)
+        {
+            // The cache was behind (or the node went): the stale-taint pass of the next loop sees the current node.
+        }
     }
 
     public static bool IsDisrupted(V1Taint taint) => taint?.Key == Taints.DisruptedKey && taint.Effect == Taints.EffectNoSchedule;
