@@ -1,9 +1,9 @@
 using k8s.Models;
 using Karpenter.Core.Disruption.Consolidatable;
+using Karpenter.Core.Lifecycle;
 using Karpenter.Core.Scheduling;
 using Karpenter.Entities.V1;
 using Karpenter.Kube.Hosting;
-using Karpenter.Core.Lifecycle;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
