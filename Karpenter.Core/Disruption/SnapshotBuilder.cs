@@ -1,6 +1,7 @@
 using k8s.Models;
 using Karpenter.Core.CloudProvider;
 using Karpenter.Core.Lifecycle;
+using Karpenter.Core.Provisioning;
 using Karpenter.Core.Scheduling;
 using Karpenter.Core.State;
 using Karpenter.Entities.V1;
@@ -31,7 +32,9 @@ public sealed class SnapshotBuilder(ClusterIndexes indexes, InformerFactory info
         {
             var poolTypes = await cloudProvider.GetInstanceTypesAsync(pool, cancellationToken);
             types[pool.Metadata.Name] = poolTypes;
-            if (DisruptionNodePools.ToScheduling(pool, poolTypes, state.NodePoolUsage(pool.Metadata.Name)) is { } scheduling)
+            // Replacements launch only from NodePools the provisioner would launch from, modelled as it models them.
+            if (SchedulingNodePoolAdapter.NotProvisionableReason(pool) is null &&
+                SchedulingNodePoolAdapter.ToSchedulingNodePool(pool, poolTypes, SchedulingNodePoolAdapter.Usage(pool, state, poolTypes), out _) is { } scheduling)
             {
                 schedulingPools.Add(scheduling);
             }
@@ -64,64 +67,9 @@ public sealed class SnapshotBuilder(ClusterIndexes indexes, InformerFactory info
             BoundPods = state.BoundPods(),
             DaemonSetPods = state.DaemonSetPods(),
             Volumes = state.Volumes(),
+            NamespaceLabels = state.NamespaceLabels(),
             PodDisruptionBudgets = informers.Get<V1PodDisruptionBudget>().List(),
             WellKnownLabels = wellKnown,
-        };
-    }
-}
-
-/// <summary>
-/// A NodePool as the scheduler models it for replacements (until provisioning's adapter is shared): template
-/// requirements and labels, taints, weight, limits with current usage, and its instance types.
-/// </summary>
-public static class DisruptionNodePools
-{
-    /// <summary>Null when the NodePool cannot launch (static, or its requirements are invalid).</summary>
-    public static SchedulingNodePool? ToScheduling(NodePool nodePool, IReadOnlyList<InstanceType> instanceTypes, Resources usage)
-    {
-        ArgumentNullException.ThrowIfNull(nodePool);
-        ArgumentNullException.ThrowIfNull(instanceTypes);
-        if (nodePool.IsStatic)
-        {
-            return null;
-        }
-
-        var errors = new List<string>();
-        var requirements = new Requirements();
-        foreach (var r in nodePool.Spec.Template.Spec.Requirements)
-        {
-            var requirement = Requirement.Create(r.Key, r.Operator, r.Values, r.MinValues, out var error);
-            if (requirement is null)
-            {
-                errors.Add(error ?? r.ToString());
-                continue;
-            }
-
-            requirements.Add(requirement);
-        }
-
-        if (errors.Count > 0)
-        {
-            return null;
-        }
-
-        var labels = new Dictionary<string, string>(nodePool.Spec.Template.Metadata?.Labels ?? [], StringComparer.Ordinal) { [Labels.NodePool] = nodePool.Metadata.Name };
-        foreach (var (key, value) in labels)
-        {
-            requirements.Add(Requirement.In(key, value));
-        }
-
-        return new SchedulingNodePool
-        {
-            Name = nodePool.Metadata.Name,
-            Weight = nodePool.Spec.Weight ?? 0,
-            Requirements = requirements,
-            Labels = labels,
-            Taints = [.. (nodePool.Spec.Template.Spec.Taints ?? []).Select(t => t.ToV1Taint())],
-            StartupTaints = [.. (nodePool.Spec.Template.Spec.StartupTaints ?? []).Select(t => t.ToV1Taint())],
-            Limits = nodePool.Spec.Limits is { Count: > 0 } limits ? Resources.FromList(limits) : null,
-            Usage = usage,
-            InstanceTypes = instanceTypes,
         };
     }
 }

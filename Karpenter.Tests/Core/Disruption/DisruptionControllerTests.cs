@@ -199,9 +199,14 @@ public sealed class DisruptionControllerTests : IAsyncLifetime
 
     // ------------------------------------------------------------------ helpers
 
-    private async Task PoolAsync(string consolidateAfter = "0s", string budget = "100%") =>
-        await _env.CreateAsync(ControllerEnvironment.NodePool("default", configure: p =>
+    private async Task PoolAsync(string consolidateAfter = "0s", string budget = "100%")
+    {
+        var pool = await _env.CreateAsync(ControllerEnvironment.NodePool("default", configure: p =>
             p.Spec.Disruption = new Karpenter.Entities.V1.Disruption { ConsolidateAfter = consolidateAfter, Budgets = [new Budget { Nodes = budget }] }));
+
+        // Replacements launch only from a Ready NodePool, as provisioning does.
+        await _env.SetStatusAsync(pool, p => p.Status.Conditions = [new V1Condition { Type = ConditionTypes.Ready, Status = "True", Reason = "Ready", Message = "ready", LastTransitionTime = _env.Clock.GetUtcNow().UtcDateTime }]);
+    }
 
     private async Task<(NodeClaim Claim, V1Node Node)> ManagedNodeAsync(string type)
     {
