@@ -32,6 +32,8 @@ public sealed class KubeApiServer : IAsyncDisposable
     private readonly ITimer _bookmarks;
     private readonly SemaphoreSlim _namespaceSignal = new(0);
     private readonly Task _namespaceController;
+    private readonly SemaphoreSlim _garbageSignal = new(0);
+    private readonly Task _garbageCollector;
     private volatile bool _namespacesPending;
     private int _disposed;
 
@@ -66,6 +68,41 @@ public sealed class KubeApiServer : IAsyncDisposable
         else
         {
             _namespaceController = Task.CompletedTask;
+        }
+
+        if (options.RunGarbageCollector)
+        {
+            store.Committed += _ => Signal(_garbageSignal);
+            _garbageCollector = RunGarbageCollectorAsync(_stopping.Token);
+        }
+        else
+        {
+            _garbageCollector = Task.CompletedTask;
+        }
+    }
+
+    private static void Signal(SemaphoreSlim signal)
+    {
+        if (signal.CurrentCount == 0)
+        {
+            signal.Release();
+        }
+    }
+
+    /// <summary>Passes of the garbage collector after writes (coalesced); a pass that leaves work waits for the next write.</summary>
+    private async Task RunGarbageCollectorAsync(CancellationToken ct)
+    {
+        try
+        {
+            while (true)
+            {
+                await _garbageSignal.WaitAsync(ct);
+                _ = await _handler.CollectGarbageAsync(ct);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Stopping.
         }
     }
 
@@ -294,6 +331,7 @@ public sealed class KubeApiServer : IAsyncDisposable
         try
         {
             await _namespaceController;
+            await _garbageCollector;
         }
         catch (OperationCanceledException)
         {
@@ -306,6 +344,7 @@ public sealed class KubeApiServer : IAsyncDisposable
         _handler.Dispose();
         _authority?.Dispose();
         _namespaceSignal.Dispose();
+        _garbageSignal.Dispose();
         _stopping.Dispose();
     }
 }

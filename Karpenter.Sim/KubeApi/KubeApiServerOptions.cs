@@ -55,6 +55,15 @@ public sealed class KubeApiServerOptions
     /// </summary>
     public bool RunNamespaceController { get; set; } = true;
 
+    /// <summary>
+    /// Emulate kube-controller-manager's garbage collector: dependents whose owners are gone are deleted, and
+    /// DELETE's <c>propagationPolicy</c> <c>Orphan</c> / <c>Foreground</c> add the <c>orphan</c> /
+    /// <c>foregroundDeletion</c> finalizer that the collector then resolves (honouring <c>blockOwnerDeletion</c>).
+    /// Off by default, as in envtest: then nothing is collected and propagation policies add no finalizer.
+    /// Each pass reads every stored object, so leave it off where writes are constant and GC is not wanted.
+    /// </summary>
+    public bool RunGarbageCollector { get; set; }
+
     /// <summary>Seed of the randomness behind generated names and fault injection (null: unseeded).</summary>
     public int? RandomSeed { get; set; }
 

@@ -710,6 +710,11 @@ internal sealed partial class ApiHandler
             }
 
             var metadata = obj.GetOrAddObject("metadata");
+            if (metadata["deletionTimestamp"] is null && PropagationFinalizer(options) is { } propagation)
+            {
+                _ = AddPropagationFinalizer(metadata, propagation);
+            }
+
             var hasFinalizers = metadata["finalizers"] is JsonArray { Count: > 0 };
             var grace = type.Strategy.GracePeriodSeconds(obj, options.GracePeriodSeconds);
             var graceful = grace is > 0;
