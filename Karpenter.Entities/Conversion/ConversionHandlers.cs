@@ -48,6 +48,7 @@ internal static class ConversionJson
             return obj;
         }
 
+        obj = (JsonObject)PruneNulls(obj.DeepClone(), string.Empty)!;
         var spoke = EntityMetadata.Of<TSpoke>();
         var hub = EntityMetadata.Of<THub>();
         object converted;
@@ -83,5 +84,39 @@ internal static class ConversionJson
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Drops fields whose value is null, as the API server does before it validates or stores an object of a CRD whose
+    /// schema does not make them nullable (none of Karpenter's does); a null list item has no such rule and is refused.
+    /// </summary>
+    private static JsonNode? PruneNulls(JsonNode? node, string path)
+    {
+        switch (node)
+        {
+            case JsonObject obj:
+                foreach (var (key, value) in obj.ToList())
+                {
+                    if (value is null)
+                    {
+                        obj.Remove(key);
+                    }
+                    else
+                    {
+                        PruneNulls(value, path.Length == 0 ? key : $"{path}.{key}");
+                    }
+                }
+
+                break;
+            case JsonArray array:
+                for (var i = 0; i < array.Count; i++)
+                {
+                    _ = PruneNulls(array[i], $"{path}[{i}]") ?? throw new InvalidOperationException($"{path}[{i}]: a list item may not be null");
+                }
+
+                break;
+        }
+
+        return node;
     }
 }
