@@ -20,7 +20,10 @@ public sealed class ValidatingAdmission<T>(ApiValidator<T> validator) : IAdmissi
             return Task.FromResult(AdmissionVerdict.Allow());
         }
 
-        var result = validator.Validate(context.Entity, context.IsUpdate ? context.OldEntity : null);
+        var raw = context.Request.NewObject is { ValueKind: System.Text.Json.JsonValueKind.Object } sent
+            ? System.Text.Json.Nodes.JsonNode.Parse(sent.GetRawText()) as System.Text.Json.Nodes.JsonObject
+            : null;
+        var result = validator.Validate(context.Entity, context.IsUpdate ? context.OldEntity : null, raw);
         var warnings = result.Errors.Where(e => e.Severity == Severity.Warning).Select(e => e.ErrorMessage).ToArray();
         var errors = result.Errors.Where(e => e.Severity == Severity.Error).Select(e => e.ErrorMessage).ToList();
         if (errors.Count == 0)

@@ -118,7 +118,7 @@ public sealed class SchemaValidator(V1JSONSchemaProps schema)
 
     private static void ValidateNumber(JsonValue value, V1JSONSchemaProps node, string path, List<FieldError> errors)
     {
-        var number = value.GetValue<double>();
+        var number = double.Parse(value.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture);
         if (node.Maximum is { } max && (node.ExclusiveMaximum == true ? number >= max : number > max))
         {
             errors.Add(FieldError.Invalid(path, value.DeepClone(), $"{path} in body should be less than {(node.ExclusiveMaximum == true ? string.Empty : "or equal to ")}{Render(max)}"));
@@ -237,7 +237,7 @@ public sealed class SchemaValidator(V1JSONSchemaProps schema)
     private static string Join(string path, string name) => path.Length == 0 ? name : $"{path}.{name}";
 
     private static bool IsInteger(JsonNode node) =>
-        node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && (v.TryGetValue<long>(out _) || Math.Abs(v.GetValue<double>() % 1) < double.Epsilon);
+        node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && (v.TryGetValue<long>(out _) || Math.Abs(double.Parse(v.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture) % 1) < double.Epsilon);
 
     private static bool TypeMatches(JsonNode value, string type) => type switch
     {
