@@ -21,7 +21,8 @@ public static class ServiceCollectionExtensions
     /// Registers the cluster state, the scheduler and the provisioning batcher with its validated settings
     /// (bind <see cref="BatchingOptions"/> from configuration to set <c>BATCH_IDLE_DURATION</c> and <c>BATCH_MAX_DURATION</c>),
     /// the provisioner, cluster-state feed and NodePool controllers (<see cref="ProvisioningOperatorBuilderExtensions.AddProvisioning"/>),
-    /// the NodeClaim lifecycle and node termination controllers (<see cref="LifecycleOperatorBuilderExtensions.AddNodeClaimLifecycle"/>)
+    /// the NodeClaim lifecycle, node termination and garbage collection controllers (<see cref="LifecycleOperatorBuilderExtensions.AddNodeClaimLifecycle"/>),
+    /// the NodePool hash and counter controllers (<see cref="NodePoolOperatorBuilderExtensions.AddNodePoolControllers"/>)
     /// and the disruption controllers (<see cref="DisruptionRegistration.AddDisruptionControllers"/>).
     /// The cloud provider (<see cref="CloudProvider.ICloudProvider"/>) is registered by the provider's own root, and its
     /// NodeClass kind by <see cref="AddKarpenterNodeClass{TNodeClass}"/>.
@@ -40,7 +41,7 @@ public static class ServiceCollectionExtensions
         services.AddKubeOperator().AddProvisioning();
 
         // ---- NodeClaim lifecycle and termination (Lifecycle/, Termination/)
-        services.AddKubeOperator().AddNodeClaimLifecycle();
+        services.AddKubeOperator().AddNodeClaimLifecycle().AddNodePoolControllers();
 
         // ---- Disruption (Disruption/)
         services.AddKubeOperator().AddDisruptionControllers();
@@ -49,7 +50,8 @@ public static class ServiceCollectionExtensions
 
     /// <summary>
     /// Registers the cloud provider's NodeClass kind (e.g. EC2NodeClass), read through <paramref name="readyCondition"/>:
-    /// launches refuse NodeClaims whose NodeClass is gone or not ready.
+    /// launches refuse NodeClaims whose NodeClass is gone or not ready, and <c>nodepool.readiness</c> mirrors its readiness
+    /// onto the NodePools that reference it.
     /// </summary>
     public static IServiceCollection AddKarpenterNodeClass<TNodeClass>(this IServiceCollection services, Func<TNodeClass, V1Condition?> readyCondition)
         where TNodeClass : class, IKubernetesObject<V1ObjectMeta>
@@ -57,6 +59,7 @@ public static class ServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(readyCondition);
         services.TryAddSingleton<INodeClassReadiness>(sp => new NodeClassReadiness<TNodeClass>(sp.GetRequiredService<InformerFactory>(), readyCondition));
+        services.AddKubeOperator().AddNodePoolReadiness<TNodeClass>();
         return services;
     }
 }

@@ -193,6 +193,37 @@ public sealed class NodeTerminationTests : TerminationTest
     }
 
     [Fact]
+    public async Task A_volume_attachment_holds_the_instance_until_it_is_detached()
+    {
+        var (nodeClaim, node) = await ExpectRegisteredNodeAsync("volumes");
+        var attachment = await Env.CreateAsync(new V1VolumeAttachment
+        {
+            Metadata = new V1ObjectMeta { Name = "csi-volumes-1" },
+            Spec = new V1VolumeAttachmentSpec
+            {
+                Attacher = "ebs.csi.aws.com",
+                NodeName = node.Metadata.Name,
+                Source = new V1VolumeAttachmentSource { PersistentVolumeName = "pv-data" },
+            },
+        });
+        await Env.DeleteAsync(node);
+
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.Equal(NodeTerminationController.DrainPoll, (await TerminateNodeAsync(node)).RequeueAfter);
+        }
+
+        ExpectCondition(await ExpectNodeClaimAsync(nodeClaim.Metadata.Name), ConditionTypes.VolumesDetached, ConditionStatus.False, "AwaitingVolumeDetachment");
+        Assert.Single(await Env.Cloud.MachinesAsync());
+
+        await Env.DeleteAsync(attachment);
+        await TerminateNodeAsync(node);
+        await TerminateNodeAsync(node);
+        await ExpectNodeGoneAsync(node);
+        Assert.Empty(await Env.Cloud.MachinesAsync());
+    }
+
+    [Fact]
     public async Task A_node_without_a_NodeClaim_is_let_go_with_an_event()
     {
         var node = await Env.CreateAsync(ControllerEnvironment.Node("node-stray", "fake:///zone-a/i-stray"));
