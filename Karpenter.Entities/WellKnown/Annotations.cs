@@ -34,9 +34,13 @@ public static class Annotations
     /// <summary>As <see cref="V1NodePoolSpec"/>, for EC2NodeClasses.</summary>
     public const string V1Ec2NodeClassSpec = "compatibility.karpenter.k8s.aws/v1-spec";
 
-    /// <summary>The value of <see cref="NodePoolHashVersion"/> this implementation writes (upstream v1: <c>v3</c>).</summary>
-    public const string NodePoolHashVersionValue = "v3";
+    /// <summary>
+    /// The value of <see cref="NodePoolHashVersion"/> this implementation writes. Upstream v1 writes <c>v3</c> with a
+    /// different hash function; a distinct version makes the hash controller re-stamp NodeClaims made by the other
+    /// implementation instead of reporting them drifted, so switching either way replaces no nodes.
+    /// </summary>
+    public const string NodePoolHashVersionValue = "v3-dotnet1";
 
-    /// <summary>The value of <see cref="Ec2NodeClassHashVersion"/> this implementation writes (upstream v1: <c>v6</c>).</summary>
-    public const string Ec2NodeClassHashVersionValue = "v6";
+    /// <summary>As <see cref="NodePoolHashVersionValue"/>, for <see cref="Ec2NodeClassHashVersion"/> (upstream v1: <c>v6</c>).</summary>
+    public const string Ec2NodeClassHashVersionValue = "v6-dotnet1";
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Karpenter.Aws.InstanceProfiles;
 using Karpenter.Entities.Aws.V1;
+using Karpenter.Entities.WellKnown;
 
 namespace Karpenter.Aws.NodeClasses.Hash;
 
@@ -15,7 +16,7 @@ namespace Karpenter.Aws.NodeClasses.Hash;
 public static class NodeClassHash
 {
     /// <summary>The <c>karpenter.k8s.aws/ec2nodeclass-hash-version</c> this implementation writes.</summary>
-    public const string Version = "v6-dotnet1";
+    public const string Version = Annotations.Ec2NodeClassHashVersionValue;
 
     private static readonly string[] Ignored =
     [

@@ -76,12 +76,12 @@ public sealed class NodePoolControllerTests : LifecycleTest
     }
 
     [Fact]
-    public async Task The_hash_is_stamped_on_the_NodePool_and_a_version_change_restamps_NodeClaims_that_have_not_drifted()
+    public async Task The_hash_is_stamped_on_the_NodePool_and_NodeClaims_stamped_by_upstream_v3_are_restamped_unless_drifted()
     {
         var kept = await ExpectLaunchedAsync(ControllerEnvironment.NodeClaim("old-version"));
         var drifted = await ExpectLaunchedAsync(ControllerEnvironment.NodeClaim("old-drifted"));
-        await Env.UpdateAsync(kept, nc => nc.Metadata.Annotations = new Dictionary<string, string> { [Annotations.NodePoolHash] = "upstream-1", [Annotations.NodePoolHashVersion] = "v2" });
-        await Env.UpdateAsync(drifted, nc => nc.Metadata.Annotations = new Dictionary<string, string> { [Annotations.NodePoolHash] = "upstream-2", [Annotations.NodePoolHashVersion] = "v2" });
+        await Env.UpdateAsync(kept, nc => nc.Metadata.Annotations = new Dictionary<string, string> { [Annotations.NodePoolHash] = "upstream-1", [Annotations.NodePoolHashVersion] = "v3" });
+        await Env.UpdateAsync(drifted, nc => nc.Metadata.Annotations = new Dictionary<string, string> { [Annotations.NodePoolHash] = "upstream-2", [Annotations.NodePoolHashVersion] = "v3" });
         await Env.SetStatusAsync(drifted, nc => nc.Status.Conditions = [.. nc.Status.Conditions ?? [], Condition(ConditionTypes.Drifted, ConditionStatus.True, "NodePoolDrifted")]);
 
         await Env.ReconcileObjectAsync<NodePool, NodePoolHashController>(await ExpectNodePoolAsync("default"));

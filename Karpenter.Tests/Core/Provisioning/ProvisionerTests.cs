@@ -45,7 +45,7 @@ public sealed class ProvisionerTests
         Assert.Equal("payments", claim.Metadata.Labels["team"]);
         Assert.Equal("platform", claim.Metadata.Annotations["example.com/owner"]);
         Assert.Equal(NodePoolHash.Compute(pool), claim.Metadata.Annotations[Annotations.NodePoolHash]);
-        Assert.Equal("v3", claim.Metadata.Annotations[Annotations.NodePoolHashVersion]);
+        Assert.Equal(Annotations.NodePoolHashVersionValue, claim.Metadata.Annotations[Annotations.NodePoolHashVersion]);
         Assert.Equal("false", claim.Metadata.Annotations[Annotations.NodeClaimMinValuesRelaxed]);
         Assert.Equal(NodeClassReference.Ec2NodeClass("default"), claim.Spec.NodeClassRef);
 
