@@ -2,6 +2,7 @@ using k8s;
 using k8s.Models;
 using Karpenter.Core.Disruption;
 using Karpenter.Core.Lifecycle;
+using Karpenter.Core.Metrics;
 using Karpenter.Core.NodePools;
 using Karpenter.Core.Provisioning;
 using Karpenter.Core.Scheduling;
@@ -23,7 +24,8 @@ public static class ServiceCollectionExtensions
     /// the provisioner, cluster-state feed and NodePool controllers (<see cref="ProvisioningOperatorBuilderExtensions.AddProvisioning"/>),
     /// the NodeClaim lifecycle, node termination and garbage collection controllers (<see cref="LifecycleOperatorBuilderExtensions.AddNodeClaimLifecycle"/>),
     /// the NodePool hash and counter controllers (<see cref="NodePoolOperatorBuilderExtensions.AddNodePoolControllers"/>)
-    /// and the disruption controllers (<see cref="DisruptionRegistration.AddDisruptionControllers"/>).
+    /// the disruption controllers (<see cref="DisruptionRegistration.AddDisruptionControllers"/>) and the state gauges
+    /// (<see cref="ClusterMetrics"/>).
     /// The cloud provider (<see cref="CloudProvider.ICloudProvider"/>) is registered by the provider's own root, and its
     /// NodeClass kind by <see cref="AddKarpenterNodeClass{TNodeClass}"/>.
     /// </summary>
@@ -45,6 +47,11 @@ public static class ServiceCollectionExtensions
 
         // ---- Disruption (Disruption/)
         services.AddKubeOperator().AddDisruptionControllers();
+
+        // ---- Node, NodePool, pod and cluster gauges read from the shared informers (Metrics/)
+        services.TryAddSingleton<ClusterIndexes>();
+        services.TryAddSingleton<ClusterMetrics>();
+        services.AddHostedService<ClusterMetricsHost>();
         return services;
     }
 
