@@ -6,6 +6,7 @@ using Karpenter.Kube.Client;
 using Karpenter.Kube.Generation;
 using Karpenter.Operator.Hosting;
 using Karpenter.Sim.Aws;
+using Karpenter.Tests.Sim.Aws;
 using Karpenter.Tests.Support;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -101,11 +102,7 @@ public sealed class OperatorHostTests(KubeApiFixture api) : IClassFixture<KubeAp
     [Fact]
     public async Task The_hosted_controllers_make_an_EC2NodeClass_ready_against_the_aws_emulator()
     {
-        foreach (var type in new[] { typeof(NodePool), typeof(NodeClaim), typeof(EC2NodeClass) })
-        {
-            await api.Client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(new CrdGenerator().Generate(type));
-        }
-
+        await EnsureKarpenterCrdsAsync();
         await using var app = await StartAsync(("DISABLE_WEBHOOK", "true"), ("DISABLE_LEADER_ELECTION", "true"), ("CLUSTER_CIDR", "10.100.0.0/16"));
         try
         {
@@ -141,6 +138,56 @@ public sealed class OperatorHostTests(KubeApiFixture api) : IClassFixture<KubeAp
         }
     }
 
+    [RequiresSharedDataFact("karpenter/metrics.json")]
+    public async Task Every_metric_the_operator_exports_under_an_upstream_prefix_has_an_upstream_name()
+    {
+        var upstream = System.Text.Json.JsonDocument.Parse(await File.ReadAllTextAsync(RequiresSharedDataFactAttribute.Find("karpenter/metrics.json")!))
+            .RootElement.EnumerateArray().Select(m => m.GetProperty("name").GetString()!).ToHashSet(StringComparer.Ordinal);
+        await EnsureKarpenterCrdsAsync();
+        await using var app = await StartAsync(("DISABLE_WEBHOOK", "true"), ("DISABLE_LEADER_ELECTION", "true"));
+        try
+        {
+            var client = app.Services.GetRequiredService<IKubeClient>();
+            await client.CreateAsync(new NodePool
+            {
+                Metadata = new k8s.Models.V1ObjectMeta { Name = "metrics-" + Guid.NewGuid().ToString("N")[..8] },
+                Spec = new NodePoolSpec
+                {
+                    Limits = new Dictionary<string, k8s.Models.ResourceQuantity> { ["cpu"] = new("10") },
+                    Template = new NodeClaimTemplate { Spec = new NodeClaimTemplateSpec { NodeClassRef = NodeClassReference.Ec2NodeClass("none"), Requirements = [] } },
+                },
+            });
+
+            using var http = new HttpClient();
+            var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+            var families = await Eventually(async () =>
+            {
+                foreach (var address in addresses)
+                {
+                    using var response = await http.GetAsync($"{address}/metrics");
+                    var text = await response.Content.ReadAsStringAsync();
+                    if (response.IsSuccessStatusCode && text.Contains("karpenter_nodepools_limit", StringComparison.Ordinal))
+                    {
+                        return text.Split('\n').Where(l => l.StartsWith("# TYPE ", StringComparison.Ordinal)).Select(l => l.Split(' ')[2]).ToList();
+                    }
+                }
+
+                return null;
+            });
+
+            string[] prefixes = ["karpenter_", "operator_", "controller_runtime_", "workqueue_", "leader_election_", "client_go_", "aws_sdk_go_"];
+            var foreign = families.Where(f => prefixes.Any(p => f.StartsWith(p, StringComparison.Ordinal)) && !upstream.Contains(f) && !OwnMetrics.Contains(f)).ToList();
+            Assert.True(foreign.Count == 0, $"exported under an upstream prefix but not an upstream name (a dashboard would miss them): {string.Join(", ", foreign)}");
+            Assert.Contains("karpenter_nodepools_limit", families);
+            Assert.Contains("karpenter_cluster_state_synced", families);
+            Assert.Contains("controller_runtime_reconcile_total", families);
+        }
+        finally
+        {
+            await app.StopAsync();
+        }
+    }
+
     [Fact]
     public async Task Settings_reach_the_options_of_the_runtime_and_the_core()
     {
@@ -168,6 +215,27 @@ public sealed class OperatorHostTests(KubeApiFixture api) : IClassFixture<KubeAp
         }));
 
         Assert.Equal("BATCH_MAX_DURATION: '-1s' must be positive", Assert.Single(e.Problems));
+    }
+
+    /// <summary>Metrics of ours outside upstream's list, each named for what it adds.</summary>
+    private static readonly HashSet<string> OwnMetrics = new(StringComparer.Ordinal)
+    {
+        "karpenter_kube_events_dropped_total", "karpenter_kube_events_written_total",
+    };
+
+    /// <summary>Installs the Karpenter CRDs once in the class's API server.</summary>
+    private async Task EnsureKarpenterCrdsAsync()
+    {
+        foreach (var type in new[] { typeof(NodePool), typeof(NodeClaim), typeof(EC2NodeClass) })
+        {
+            try
+            {
+                await api.Client.ApiextensionsV1.CreateCustomResourceDefinitionAsync(new CrdGenerator().Generate(type));
+            }
+            catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.Conflict)
+            {
+            }
+        }
     }
 
     /// <summary>The host on loopback with ephemeral ports and console logs, against both emulators, plus <paramref name="settings"/>, started.</summary>
