@@ -15,7 +15,8 @@ namespace Karpenter.Core.Disruption;
 
 /// <summary>
 /// Upstream's disruption loop, a singleton: every 10 s once the state has synced, it advances the orchestration queue,
-/// clears <c>karpenter.sh/disrupted</c> taints no command owns (left by a crash), and tries the methods in order
+/// resumes or clears disruption marks (<c>DisruptionReason</c>, <c>karpenter.sh/disrupted</c>) no live command owns (left
+/// by a restart or a crash), and tries the methods in order
 /// (emptiness, drift, multi-node, single-node consolidation); only the first that finds something acts. Emptiness and
 /// consolidation commands wait 15 s and are re-validated against a fresh snapshot (same candidates still candidates,
 /// budgets still open, the same decision still valid) before the queue starts them.
@@ -24,10 +25,6 @@ public sealed partial class DisruptionController(
     SnapshotBuilder snapshots,
     Consolidator consolidator,
     DisruptionOrchestrator queue,
-    IKubeClient client,
-    InformerFactory informers,
-    ClusterIndexes indexes,
-    ClusterState state,
     IEventRecorder events,
     DisruptionMetrics metrics,
     IOptions<DisruptionOptions> options,
@@ -50,7 +47,7 @@ public sealed partial class DisruptionController(
         }
 
         await queue.ProcessAsync(cancellationToken);
-        await ClearStaleTaintsAsync(cancellationToken);
+        await queue.RecoverAsync(cancellationToken);
         var now = time.GetUtcNow();
         if (_pending is { } pending)
         {
@@ -189,27 +186,6 @@ public sealed partial class DisruptionController(
         }
 
         return revalidated;
-    }
-
-    private async Task ClearStaleTaintsAsync(CancellationToken cancellationToken)
-    {
-        var inFlight = queue.InFlight();
-        foreach (var node in informers.Get<V1Node>().List())
-        {
-            // Marks outlive an executed command until the node is gone; after a restart there are none, so a crash's taints are cleared.
-            if (node.Spec?.Taints?.Any(DisruptionOrchestrator.IsDisrupted) != true || inFlight.Contains(node.Metadata.Name) || node.Metadata.DeletionTimestamp is not null ||
-                state.IsMarkedForDeletion(node.Metadata.Name))
-            {
-                continue;
-            }
-
-            if (indexes.NodeClaimsForProviderId(node.Spec?.ProviderID) is not [var claim, ..] || claim.Metadata.DeletionTimestamp is not null)
-            {
-                continue;
-            }
-
-            await DisruptionOrchestrator.UntaintAsync(client, informers, node.Metadata.Name, cancellationToken);
-        }
     }
 
     private void RecordBudgets(ClusterSnapshot snapshot)

@@ -25,6 +25,7 @@ public static class DisruptionRegistration
         services.AddOptions<DisruptionOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DisruptionOptions>, DisruptionOptionsValidator>());
         services.TryAddSingleton<DisruptionMetrics>();
+        services.TryAddSingleton<Karpenter.Core.Metrics.LifecycleMetrics>();
         services.TryAddSingleton<IReplacementFactory, ReplacementFactory>();
         services.TryAddSingleton<ClusterIndexes>();
         services.TryAddSingleton<SnapshotBuilder>();

@@ -14,6 +14,12 @@ public static class Annotations
     public const string PriceOverlayApplied = "karpenter.sh/price-overlay-applied";
     public const string CapacityOverlayApplied = "karpenter.sh/capacity-overlay-applied";
 
+    /// <summary>
+    /// Not upstream's: on a disruption candidate's NodeClaim, the names of the replacement NodeClaims its command launched
+    /// (comma-separated), so a restarted operator can resume the command (replacements initialized) or abandon it.
+    /// </summary>
+    public const string DisruptionReplacements = "dotnet.karpenter.sh/disruption-replacements";
+
     public const string Ec2NodeClassHash = "karpenter.k8s.aws/ec2nodeclass-hash";
     public const string Ec2NodeClassHashVersion = "karpenter.k8s.aws/ec2nodeclass-hash-version";
     public const string InstanceTagged = "karpenter.k8s.aws/tagged";

@@ -12,35 +12,8 @@ using Karpenter.Tests.Core.Lifecycle.Support;
 namespace Karpenter.Tests.Core.Disruption;
 
 /// <summary>The disruption loop, its orchestrator and the Consolidatable condition against the API emulator, one reconcile at a time.</summary>
-public sealed class DisruptionControllerTests : IAsyncLifetime
+public sealed class DisruptionControllerTests : DisruptionTest
 {
-    private ControllerEnvironment _env = null!;
-    private IDisposable[] _feeds = [];
-
-    public async Task InitializeAsync()
-    {
-        _env = await ControllerEnvironment.StartAsync();
-        var state = _env.Get<ClusterState>();
-        _feeds =
-        [
-            ClusterStateInformers.Feed<V1Node>(state, _env.Informers, state.UpdateNode, state.DeleteNode),
-            ClusterStateInformers.Feed<V1Pod>(state, _env.Informers, state.UpdatePod, state.DeletePod),
-        ];
-        _env.Informers.Get<V1PodDisruptionBudget>();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await _env.Informers.WaitForSyncAsync(timeout.Token);
-    }
-
-    public async Task DisposeAsync()
-    {
-        foreach (var feed in _feeds)
-        {
-            feed.Dispose();
-        }
-
-        await _env.DisposeAsync();
-    }
-
     [Fact]
     public async Task An_emptied_node_is_removed_after_consolidateAfter_and_not_before()
     {
@@ -50,19 +23,19 @@ public sealed class DisruptionControllerTests : IAsyncLifetime
         await ExpectConsolidatableAsync(claim, false);
         Assert.Null(await DisruptAsync());
 
-        _env.Clock.Advance(TimeSpan.FromSeconds(31));
+        Env.Clock.Advance(TimeSpan.FromSeconds(31));
         await ExpectConsolidatableAsync(claim, true);
         var command = await DisruptAsync();
         Assert.Equal(DisruptionMethods.Emptiness, command?.Method);
-        Assert.NotNull(await _env.GetAsync<NodeClaim>(claim.Metadata.Name));
+        Assert.NotNull(await Env.GetAsync<NodeClaim>(claim.Metadata.Name));
 
         // Re-validated 15 s later, then deleted and tainted.
-        _env.Clock.Advance(TimeSpan.FromSeconds(15));
+        Env.Clock.Advance(TimeSpan.FromSeconds(15));
         await DisruptAsync();
-        Assert.Null(await _env.SettledAsync<NodeClaim>(claim.Metadata.Name));
-        ExpectDisruptedTaint(await _env.SettledAsync<V1Node>(node.Metadata.Name), true);
-        Assert.Contains("Empty/Delete", _env.Events.ExpectEvent(EventReasons.DisruptionTerminating, claim.Metadata.Name).Message, StringComparison.Ordinal);
-        _env.Events.ExpectEvent(EventReasons.DisruptionTerminating, node.Metadata.Name);
+        Assert.Null(await Env.SettledAsync<NodeClaim>(claim.Metadata.Name));
+        ExpectDisruptedTaint(await Env.SettledAsync<V1Node>(node.Metadata.Name), true);
+        Assert.Contains("Empty/Delete", Env.Events.ExpectEvent(EventReasons.DisruptionTerminating, claim.Metadata.Name).Message, StringComparison.Ordinal);
+        Env.Events.ExpectEvent(EventReasons.DisruptionTerminating, node.Metadata.Name);
     }
 
     [Fact]
@@ -74,10 +47,10 @@ public sealed class DisruptionControllerTests : IAsyncLifetime
         Assert.NotNull(await DisruptAsync());
 
         await BoundPodAsync(node, "1", pdbBlocked: false, doNotDisrupt: true);
-        _env.Clock.Advance(TimeSpan.FromSeconds(15));
+        Env.Clock.Advance(TimeSpan.FromSeconds(15));
         await DisruptAsync();
-        Assert.NotNull(await _env.SettledAsync<NodeClaim>(claim.Metadata.Name));
-        ExpectDisruptedTaint(await _env.SettledAsync<V1Node>(node.Metadata.Name), false);
+        Assert.NotNull(await Env.SettledAsync<NodeClaim>(claim.Metadata.Name));
+        ExpectDisruptedTaint(await Env.SettledAsync<V1Node>(node.Metadata.Name), false);
     }
 
     [Fact]
@@ -90,21 +63,21 @@ public sealed class DisruptionControllerTests : IAsyncLifetime
 
         var command = await DisruptAsync();
         Assert.Equal(DisruptionDecision.Replace, command?.Decision);
-        _env.Clock.Advance(TimeSpan.FromSeconds(15));
+        Env.Clock.Advance(TimeSpan.FromSeconds(15));
         await DisruptAsync();
 
         var replacement = await ExpectReplacementAsync(claim);
         Assert.Equal("fake-it-1", replacement.Spec.Requirements.Single(r => r.Key == Labels.InstanceType).Values![0]);
         Assert.Equal("default", replacement.NodePoolName);
-        Assert.NotNull(await _env.SettledAsync<NodeClaim>(claim.Metadata.Name));
-        ExpectDisruptedTaint(await _env.SettledAsync<V1Node>(node.Metadata.Name), false);
-        _env.Events.ExpectEvent(EventReasons.DisruptionWaitingReadiness, claim.Metadata.Name);
+        Assert.NotNull(await Env.SettledAsync<NodeClaim>(claim.Metadata.Name));
+        ExpectDisruptedTaint(await Env.SettledAsync<V1Node>(node.Metadata.Name), false);
+        Env.Events.ExpectEvent(EventReasons.DisruptionWaitingReadiness, claim.Metadata.Name);
 
-        await _env.SetStatusAsync(replacement, r => r.Status.Conditions = [new V1Condition { Type = ConditionTypes.Initialized, Status = "True", Reason = "Initialized", LastTransitionTime = _env.Clock.GetUtcNow().UtcDateTime }]);
+        await Env.SetStatusAsync(replacement, r => r.Status.Conditions = [new V1Condition { Type = ConditionTypes.Initialized, Status = "True", Reason = "Initialized", LastTransitionTime = Env.Clock.GetUtcNow().UtcDateTime }]);
         await DisruptAsync();
-        Assert.Null(await _env.SettledAsync<NodeClaim>(claim.Metadata.Name));
-        ExpectDisruptedTaint(await _env.SettledAsync<V1Node>(node.Metadata.Name), true);
-        var terminating = _env.Events.ExpectEvent(EventReasons.DisruptionTerminating, claim.Metadata.Name);
+        Assert.Null(await Env.SettledAsync<NodeClaim>(claim.Metadata.Name));
+        ExpectDisruptedTaint(await Env.SettledAsync<V1Node>(node.Metadata.Name), true);
+        var terminating = Env.Events.ExpectEvent(EventReasons.DisruptionTerminating, claim.Metadata.Name);
         Assert.Contains("Underutilized/Replace", terminating.Message, StringComparison.Ordinal);
         Assert.Contains("/h -> ", terminating.Message, StringComparison.Ordinal);
     }
@@ -117,20 +90,20 @@ public sealed class DisruptionControllerTests : IAsyncLifetime
         await BoundPodAsync(node, "1");
         await ExpectConsolidatableAsync(claim, true);
         await DisruptAsync();
-        _env.Clock.Advance(TimeSpan.FromSeconds(15));
+        Env.Clock.Advance(TimeSpan.FromSeconds(15));
         await DisruptAsync();
         var replacement = await ExpectReplacementAsync(claim);
-        Assert.True(_env.Get<ClusterState>().IsMarkedForDeletion(claim.Metadata.Name));
+        Assert.True(Env.Get<ClusterState>().IsMarkedForDeletion(claim.Metadata.Name));
 
         // A stale taint (from a crashed predecessor) is there too: the abort must clear it.
-        await _env.UpdateAsync(node, n => n.Spec.Taints = [new V1Taint { Key = Taints.DisruptedKey, Effect = Taints.EffectNoSchedule }]);
-        await _env.DeleteAsync(replacement);
+        await Env.UpdateAsync(node, n => n.Spec.Taints = [new V1Taint { Key = Taints.DisruptedKey, Effect = Taints.EffectNoSchedule }]);
+        await Env.DeleteAsync(replacement);
         await DisruptAsync();
 
-        Assert.NotNull(await _env.SettledAsync<NodeClaim>(claim.Metadata.Name));
-        ExpectDisruptedTaint(await _env.SettledAsync<V1Node>(node.Metadata.Name), false);
-        Assert.False(_env.Get<ClusterState>().IsMarkedForDeletion(claim.Metadata.Name));
-        Assert.Contains("aborted", _env.Events.ExpectEvent(EventReasons.DisruptionBlocked, claim.Metadata.Name).Message, StringComparison.Ordinal);
+        Assert.NotNull(await Env.SettledAsync<NodeClaim>(claim.Metadata.Name));
+        ExpectDisruptedTaint(await Env.SettledAsync<V1Node>(node.Metadata.Name), false);
+        Assert.False(Env.Get<ClusterState>().IsMarkedForDeletion(claim.Metadata.Name));
+        Assert.Contains("aborted", Env.Events.ExpectEvent(EventReasons.DisruptionBlocked, claim.Metadata.Name).Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -141,14 +114,14 @@ public sealed class DisruptionControllerTests : IAsyncLifetime
         await BoundPodAsync(node, "1");
         await ExpectConsolidatableAsync(claim, true);
         await DisruptAsync();
-        _env.Clock.Advance(TimeSpan.FromSeconds(15));
+        Env.Clock.Advance(TimeSpan.FromSeconds(15));
         await DisruptAsync();
         await ExpectReplacementAsync(claim);
 
-        _env.Clock.Advance(TimeSpan.FromMinutes(11));
+        Env.Clock.Advance(TimeSpan.FromMinutes(11));
         await DisruptAsync();
-        Assert.NotNull(await _env.SettledAsync<NodeClaim>(claim.Metadata.Name));
-        Assert.False(_env.Get<ClusterState>().IsMarkedForDeletion(claim.Metadata.Name));
+        Assert.NotNull(await Env.SettledAsync<NodeClaim>(claim.Metadata.Name));
+        Assert.False(Env.Get<ClusterState>().IsMarkedForDeletion(claim.Metadata.Name));
     }
 
     [Theory]
@@ -161,7 +134,7 @@ public sealed class DisruptionControllerTests : IAsyncLifetime
         await BoundPodAsync(node, "1", pdbBlocked, doNotDisrupt);
         await ExpectConsolidatableAsync(claim, true);
         Assert.Null(await DisruptAsync());
-        Assert.Contains(doNotDisrupt ? Annotations.DoNotDisrupt : "pdb", _env.Events.ExpectEvent(EventReasons.DisruptionBlocked, node.Metadata.Name).Message, StringComparison.Ordinal);
+        Assert.Contains(doNotDisrupt ? Annotations.DoNotDisrupt : "pdb", Env.Events.ExpectEvent(EventReasons.DisruptionBlocked, node.Metadata.Name).Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -169,9 +142,9 @@ public sealed class DisruptionControllerTests : IAsyncLifetime
     {
         await PoolAsync(budget: "0");
         var (_, node) = await ManagedNodeAsync("fake-it-3");
-        await _env.UpdateAsync(node, n => n.Spec.Taints = [new V1Taint { Key = Taints.DisruptedKey, Effect = Taints.EffectNoSchedule }]);
+        await Env.UpdateAsync(node, n => n.Spec.Taints = [new V1Taint { Key = Taints.DisruptedKey, Effect = Taints.EffectNoSchedule }]);
         await DisruptAsync();
-        ExpectDisruptedTaint(await _env.SettledAsync<V1Node>(node.Metadata.Name), false);
+        ExpectDisruptedTaint(await Env.SettledAsync<V1Node>(node.Metadata.Name), false);
     }
 
     [Fact]
@@ -188,106 +161,12 @@ public sealed class DisruptionControllerTests : IAsyncLifetime
     {
         await PoolAsync(consolidateAfter: "1m");
         var (claim, node) = await ManagedNodeAsync("fake-it-3");
-        _env.Clock.Advance(TimeSpan.FromSeconds(50));
+        Env.Clock.Advance(TimeSpan.FromSeconds(50));
         var pod = await BoundPodAsync(node, "1");
-        await _env.ReconcileObjectAsync<V1Pod, PodEventsController>(pod);
-        _env.Clock.Advance(TimeSpan.FromSeconds(20));
+        await Env.ReconcileObjectAsync<V1Pod, PodEventsController>(pod);
+        Env.Clock.Advance(TimeSpan.FromSeconds(20));
         await ExpectConsolidatableAsync(claim, false);
-        _env.Clock.Advance(TimeSpan.FromSeconds(45));
+        Env.Clock.Advance(TimeSpan.FromSeconds(45));
         await ExpectConsolidatableAsync(claim, true);
-    }
-
-    // ------------------------------------------------------------------ helpers
-
-    private async Task PoolAsync(string consolidateAfter = "0s", string budget = "100%")
-    {
-        var pool = await _env.CreateAsync(ControllerEnvironment.NodePool("default", configure: p =>
-            p.Spec.Disruption = new Karpenter.Entities.V1.Disruption { ConsolidateAfter = consolidateAfter, Budgets = [new Budget { Nodes = budget }] }));
-
-        // Replacements launch only from a Ready NodePool, as provisioning does.
-        await _env.SetStatusAsync(pool, p => p.Status.Conditions = [new V1Condition { Type = ConditionTypes.Ready, Status = "True", Reason = "Ready", Message = "ready", LastTransitionTime = _env.Clock.GetUtcNow().UtcDateTime }]);
-    }
-
-    private async Task<(NodeClaim Claim, V1Node Node)> ManagedNodeAsync(string type)
-    {
-        var nodeName = _env.NewName("node");
-        var providerId = $"fake:///{FakeInstanceTypes.Zones[0]}/{nodeName}";
-        var instanceType = _env.Cloud.Inner.InstanceTypes.Single(t => t.Name == type);
-        var labels = new Dictionary<string, string>
-        {
-            [Labels.NodePool] = "default",
-            [Labels.InstanceType] = type,
-            [Labels.CapacityType] = CapacityTypes.OnDemand,
-            [Labels.TopologyZone] = FakeInstanceTypes.Zones[0],
-            [Labels.Hostname] = nodeName,
-            [Labels.NodeInitialized] = "true",
-            [Labels.Os] = "linux",
-            [Labels.Arch] = "amd64",
-        };
-        var claim = await _env.CreateAsync(ControllerEnvironment.NodeClaim(_env.NewName("claim"), configure: c => c.Metadata.Labels = new Dictionary<string, string>(labels)));
-        claim = await _env.SetStatusAsync(claim, c =>
-        {
-            c.Status.NodeName = nodeName;
-            c.Status.ProviderId = providerId;
-            c.Status.Conditions = [new V1Condition { Type = ConditionTypes.Initialized, Status = "True", Reason = "Initialized", LastTransitionTime = _env.Clock.GetUtcNow().UtcDateTime }];
-        });
-        var node = await _env.CreateAsync(new V1Node { Metadata = new V1ObjectMeta { Name = nodeName, Labels = labels }, Spec = new V1NodeSpec { ProviderID = providerId } });
-        node = await _env.SetStatusAsync(node, n => n.Status = new V1NodeStatus
-        {
-            Allocatable = instanceType.Allocatable.ToList(),
-            Capacity = instanceType.Capacity.ToList(),
-            Conditions = [new V1NodeCondition { Type = "Ready", Status = "True" }],
-        });
-        return (claim, node);
-    }
-
-    private async Task<V1Pod> BoundPodAsync(V1Node node, string cpu, bool pdbBlocked = false, bool doNotDisrupt = false)
-    {
-        var name = _env.NewName("pod");
-        if (pdbBlocked)
-        {
-            await _env.CreateAsync(new V1PodDisruptionBudget
-            {
-                Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "default" },
-                Spec = new V1PodDisruptionBudgetSpec { MaxUnavailable = 0, Selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = name } } },
-            });
-        }
-
-        var pod = DisruptionFixture.Pod(cpu: cpu, labels: new Dictionary<string, string> { ["app"] = name },
-            annotations: doNotDisrupt ? new Dictionary<string, string> { [Annotations.DoNotDisrupt] = "true" } : null);
-        pod.Metadata.Name = name;
-        pod.Metadata.Uid = null;
-        pod.Spec.NodeName = node.Metadata.Name;
-        pod.Spec.Containers[0].Image = "app:1";
-        return await _env.CreateAsync(pod);
-    }
-
-    private async Task ExpectConsolidatableAsync(NodeClaim claim, bool expected)
-    {
-        await _env.ReconcileAsync<ConsolidatableController>(claim);
-        var current = await _env.SettledAsync<NodeClaim>(claim.Metadata.Name);
-        Assert.Equal(expected, current!.IsConditionTrue(ConditionTypes.Consolidatable));
-    }
-
-    /// <summary>One pass of the disruption loop; returns the command it decided (or is validating), if any.</summary>
-    private async Task<Command?> DisruptAsync()
-    {
-        var controller = _env.Get<DisruptionController>();
-        var before = controller.PendingCommand;
-        await controller.ReconcileAsync(CancellationToken.None);
-        return controller.PendingCommand ?? before;
-    }
-
-    private async Task<NodeClaim> ExpectReplacementAsync(NodeClaim candidate)
-    {
-        var replacement = (await _env.Client.ListAsync<NodeClaim>()).Items.SingleOrDefault(c => c.Metadata.Name != candidate.Metadata.Name)
-            ?? throw new Xunit.Sdk.XunitException("no replacement NodeClaim was created");
-        return await _env.CachedAsync(replacement);
-    }
-
-    private static void ExpectDisruptedTaint(V1Node? node, bool expected)
-    {
-        Assert.NotNull(node);
-        Assert.Equal(expected, node.Spec?.Taints?.Any(DisruptionOrchestrator.IsDisrupted) == true);
     }
 }
