@@ -114,7 +114,7 @@ internal sealed class LiveView
 
     private static string Line(Sample s) => string.Create(
         CultureInfo.InvariantCulture,
-        $"[{ScenarioReader.Format(s.At),8}] pods {s.RunningPods} running, {s.PendingPods} pending | nodes {s.ReadyNodes}/{s.Nodes} ready, {s.Instances} instances | ${s.CostPerHour:0.000}/h | cpu {s.CpuUtilisation * 100:0}% mem {s.MemoryUtilisation * 100:0}%");
+        $"[{ScenarioReader.Format(s.At),8}] pods {s.RunningPods} running, {s.PendingPods} pending | nodes {s.ReadyNodes}/{s.Nodes} ready, {s.Instances} instances | ${s.CostPerHour:0.000}/h | cpu {s.CpuUtilisation * 100:0}% mem {s.MemoryUtilisation * 100:0}% | {s.Speed:0.#}x");
 
     private void Plain(Sample sample, IReadOnlyList<string> events)
     {
@@ -150,7 +150,8 @@ internal sealed class LiveView
         grid.AddRow(new Markup("[bold]simulated time[/]"), new Text($"{ScenarioReader.Format(s.At)} of {ScenarioReader.Format(scenario.Duration)}"));
         grid.AddRow(new Markup("[bold]pods[/]"), new Markup(string.Create(CultureInfo.InvariantCulture, $"[green]{s.RunningPods} running[/], [red]{s.PendingPods} pending[/]")));
         grid.AddRow(new Markup("[bold]nodes[/]"), new Text(string.Create(CultureInfo.InvariantCulture, $"{s.ReadyNodes} ready of {s.Nodes}; {s.Instances} instances")));
-        grid.AddRow(new Markup("[bold]cost[/]"), new Text(string.Create(CultureInfo.InvariantCulture, $"${s.CostPerHour:0.000} per hour")));
+        grid.AddRow(new Markup("[bold]cost[/]"), new Text(string.Create(CultureInfo.InvariantCulture, $"${s.CostPerHour:0.000} per hour") + (s.LowerBoundPerHour is { } b ? string.Create(CultureInfo.InvariantCulture, $" (lower bound ${b:0.000})") : string.Empty)));
+        grid.AddRow(new Markup("[bold]clock[/]"), new Text(string.Create(CultureInfo.InvariantCulture, $"{s.Speed:0.#}x")));
         grid.AddRow(new Markup("[bold]utilisation[/]"), new Text(string.Create(CultureInfo.InvariantCulture, $"cpu {s.CpuUtilisation * 100:0}%, memory {s.MemoryUtilisation * 100:0}%")));
         var types = new Table().Border(TableBorder.Simple).AddColumns("instances", "count");
         foreach (var (type, count) in s.InstancesByType)

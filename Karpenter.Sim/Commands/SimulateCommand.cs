@@ -1,9 +1,13 @@
 using System.CommandLine;
+using System.Diagnostics.Metrics;
 using System.Globalization;
+using Karpenter.Core.CloudProvider;
 using Karpenter.Operator.Hosting;
+using Karpenter.Sim.Clock;
 using Karpenter.Sim.Scenarios;
 using Karpenter.Sim.Scenarios.Reports;
 using Karpenter.Sim.World;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -23,10 +27,11 @@ internal static class SimulateCommand
         var speed = new Option<double?>("--speed") { Description = "Simulated seconds per real second (overrides the scenario's speed)." };
         var output = new Option<string>("--output") { Description = "text (live view and summary table) or json (the report on standard output).", DefaultValueFactory = _ => "text" };
         output.AcceptOnlyFromAmong("text", "json");
+        var noPacing = new Option<bool>("--no-pacing") { Description = "Keep the clock at full speed even when the operator lags behind it (by default it slows down until the operator catches up)." };
         var report = new Option<FileInfo?>("--report") { Description = "Where to write the HTML report (default: simulation-<scenario>.html in the current directory)." };
         var command = new Command("simulate", "Run the operator against the emulators and a simulated cluster on a scenario, and report what it did and cost.")
         {
-            scenarioArgument, speed, output, report,
+            scenarioArgument, speed, output, report, noPacing,
         };
         command.SetAction(async (parseResult, ct) =>
         {
@@ -46,7 +51,7 @@ internal static class SimulateCommand
             var json = parseResult.GetValue(output) == "json";
             var view = json ? null : LiveView.Create(stdout);
             var reportFile = parseResult.GetValue(report)?.FullName ?? Path.GetFullPath($"simulation-{scenario.Name}.html");
-            var session = new SimulationSession(scenario, parseResult.GetValue(speed) ?? scenario.Speed);
+            var session = new SimulationSession(scenario, parseResult.GetValue(speed) ?? scenario.Speed) { Pacing = !parseResult.GetValue(noPacing) };
             RunReport result;
             try
             {
@@ -106,7 +111,19 @@ internal sealed class SimulationStartException(string message, Exception? inner 
 /// <summary>One simulation: a world on an accelerated clock with the operator in it, running one scenario.</summary>
 internal sealed class SimulationSession(Scenario scenario, double speed)
 {
+    /// <summary>An item waiting this long (simulated) in one of the operator's work queues means it lags.</summary>
+    private static readonly TimeSpan BacklogWait = TimeSpan.FromSeconds(2);
+
+    /// <summary>This many items waiting over all the operator's work queues means it lags.</summary>
+    private const long BacklogDepth = 200;
+
     public double Speed { get; } = speed;
+
+    /// <summary>Slow the clock while the world or the operator lags behind it (<see cref="ClockGovernor"/>).</summary>
+    public bool Pacing { get; init; } = true;
+
+    /// <summary>See <see cref="ScenarioRunOptions.SettleWindow"/>.</summary>
+    public TimeSpan SettleWindow { get; init; } = TimeSpan.FromMinutes(5);
 
     public Scenario Scenario { get; } = scenario;
 
@@ -130,9 +147,10 @@ internal sealed class SimulationSession(Scenario scenario, double speed)
 
         await using (world)
         {
+            Microsoft.AspNetCore.Builder.WebApplication app;
             try
             {
-                await OperatorLauncher.StartAsync(world, logging: b =>
+                app = await OperatorLauncher.StartAsync(world, logging: b =>
                 {
                     b.ClearProviders();
                     b.AddProvider(Logs);
@@ -151,7 +169,11 @@ internal sealed class SimulationSession(Scenario scenario, double speed)
                 throw new SimulationStartException($"the operator did not get ready: {e.Message}", e);
             }
 
-            var runner = new ScenarioRunner(Scenario, world, new ScenarioRunOptions { OnSample = onSample });
+            var probe = new LowerBoundProbe(world, app.Services.GetRequiredService<ICloudProvider>());
+            using var backlog = new OperatorBacklog(app.Services.GetRequiredService<IMeterFactory>(), BacklogWait, BacklogDepth);
+            await using var governor = Pacing && world.AcceleratedClock is { } clock ? new ClockGovernor(clock, [backlog.Pressure]) : null;
+            governor?.Start();
+            var runner = new ScenarioRunner(Scenario, world, new ScenarioRunOptions { OnSample = onSample, LowerBound = probe.EstimateAsync, SettleWindow = SettleWindow });
             var report = await runner.RunAsync(cancellationToken);
             return report with { Problems = [.. report.Problems, .. Logs.Entries.TakeLast(20).Select(l => "log: " + l)] };
         }

@@ -26,6 +26,61 @@ public sealed record Sample
 
     /// <summary>Instances by "type capacity-type" (e.g. <c>t3.large spot</c>).</summary>
     public required IReadOnlyDictionary<string, int> InstancesByType { get; init; }
+
+    /// <summary>The clock's speed at this sample (below the target while it is slowed for a lagging world).</summary>
+    public double Speed { get; init; } = 1;
+
+    /// <summary>The LP lower bound of the hourly cost of the pods running or pending now (null: not computed, or none).</summary>
+    public double? LowerBoundPerHour { get; init; }
+
+    /// <summary>The pods the bound places (running or pending, DaemonSet pods excluded).</summary>
+    public int WorkloadPods { get; init; }
+
+    /// <summary>
+    /// The cluster has settled: no pod pending, every instance a Ready node, and the workload pods' demand (their
+    /// count and the bound) unchanged for <see cref="ScenarioRunOptions.SettleWindow"/> up to this sample.
+    /// </summary>
+    public bool Settled { get; init; }
+}
+
+/// <summary>Cost against the LP lower bound over a run.</summary>
+public sealed record BoundSummary
+{
+    /// <summary>What the bound assumes (see <see cref="LowerBoundProbe.Assumptions"/>).</summary>
+    public required string Assumptions { get; init; }
+
+    /// <summary>How "settled" is defined.</summary>
+    public required string SettledDefinition { get; init; }
+
+    public double? LowerBoundAtEnd { get; init; }
+
+    /// <summary>Cost per hour at the end ÷ the bound at the end (null when the bound is zero or unknown).</summary>
+    public double? RatioAtEnd { get; init; }
+
+    /// <summary>Settled samples over the run (each <see cref="ScenarioRunOptions.SampleInterval"/> long).</summary>
+    public int SettledSamples { get; init; }
+
+    /// <summary>Time-averaged cost per hour over the settled samples.</summary>
+    public double? SettledCostPerHour { get; init; }
+
+    /// <summary>Time-averaged lower bound over the settled samples.</summary>
+    public double? SettledLowerBoundPerHour { get; init; }
+
+    /// <summary>The headline: time-averaged cost ÷ time-averaged lower bound over the settled samples.</summary>
+    public double? SettledRatio { get; init; }
+
+    /// <summary>When the settled demand peaked (the last settled sample with the largest bound).</summary>
+    public TimeSpan? PeakAt { get; init; }
+
+    public double? PeakCostPerHour { get; init; }
+
+    public double? PeakLowerBoundPerHour { get; init; }
+
+    /// <summary>Cost ÷ bound at the settled peak of demand.</summary>
+    public double? PeakRatio { get; init; }
+
+    /// <summary>Why no bound could be computed, when it could not (the last reason seen).</summary>
+    public string? Problem { get; init; }
 }
 
 /// <summary>Launches and terminations of one instance type and capacity type over a run.</summary>
@@ -44,6 +99,12 @@ public sealed record RunReport
 
     /// <summary>Real time the run took (start of the scenario to its end, not counting start-up).</summary>
     public required TimeSpan WallTime { get; init; }
+
+    /// <summary>Simulated time per real time over the run: lower than <see cref="Speed"/> when the clock was slowed for a lagging operator.</summary>
+    public double EffectiveSpeed => WallTime > TimeSpan.Zero ? Duration / WallTime : Speed;
+
+    /// <summary>The cost against the LP lower bound (null when the run had no bound probe).</summary>
+    public BoundSummary? Bound { get; init; }
 
     public required IReadOnlyList<Sample> Samples { get; init; }
 

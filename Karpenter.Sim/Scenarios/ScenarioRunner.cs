@@ -19,6 +19,12 @@ public sealed class ScenarioRunOptions
 
     /// <summary>Called after every sample with Karpenter's events since the previous one (the live view).</summary>
     public Action<Sample, IReadOnlyList<string>>? OnSample { get; set; }
+
+    /// <summary>Computes the cost lower bound at each sample (e.g. <see cref="LowerBoundProbe.EstimateAsync"/>); null: no bound.</summary>
+    public Func<CancellationToken, Task<BoundEstimate>>? LowerBound { get; set; }
+
+    /// <summary>How long the workload's demand must stay unchanged (with nothing pending) for the cluster to count as settled.</summary>
+    public TimeSpan SettleWindow { get; set; } = TimeSpan.FromMinutes(5);
 }
 
 /// <summary>
@@ -236,6 +242,17 @@ public sealed class ScenarioRunner
             requested = requested.Add(PodRequests.Of(pod));
         }
 
+        var bound = _options.LowerBound is { } probe ? await probe(cancellationToken) : null;
+        if (bound is not null && bound.PerHour is null)
+        {
+            _boundProblem = bound.Status;
+        }
+
+        if (bound is null || bound.Pods != _lastDemand.Pods || !SameBound(bound.PerHour, _lastDemand.Bound))
+        {
+            _lastDemand = (bound?.Pods ?? -1, bound?.PerHour, at);
+        }
+
         await CollectEventsAsync(at, cancellationToken);
         var newEvents = _events.Skip(_lastReportedEvents).ToList();
         _lastReportedEvents = _events.Count;
@@ -251,6 +268,13 @@ public sealed class ScenarioRunner
             CpuUtilisation = Ratio(requested[ResourceAmounts.Cpu], allocatable[ResourceAmounts.Cpu]),
             MemoryUtilisation = Ratio(requested[ResourceAmounts.Memory], allocatable[ResourceAmounts.Memory]),
             InstancesByType = instances.GroupBy(i => $"{i.InstanceType} {i.CapacityType}").OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal),
+            LowerBoundPerHour = bound?.PerHour,
+            Speed = _world.AcceleratedClock?.Speed ?? 1,
+            WorkloadPods = bound?.Pods ?? 0,
+        };
+        sample = sample with
+        {
+            Settled = bound?.PerHour is not null && sample.PendingPods == 0 && sample.Instances == sample.ReadyNodes && at - _lastDemand.Since >= _options.SettleWindow,
         };
         _samples.Add(sample);
         _options.OnSample?.Invoke(sample, newEvents);
@@ -258,6 +282,11 @@ public sealed class ScenarioRunner
     }
 
     private int _lastReportedEvents;
+    private (int Pods, double? Bound, TimeSpan Since) _lastDemand = (-1, null, TimeSpan.Zero);
+    private string? _boundProblem;
+
+    private static bool SameBound(double? a, double? b) =>
+        a is { } x && b is { } y ? Math.Abs(x - y) <= 1e-6 * Math.Max(1, Math.Max(x, y)) : a is null && b is null;
 
     private static double Ratio(long part, long whole) => whole <= 0 ? 0 : (double)part / whole;
 
@@ -391,8 +420,38 @@ public sealed class ScenarioRunner
             MeanMemoryUtilisation = withNodes.Count == 0 ? 0 : withNodes.Average(s => s.MemoryUtilisation),
             KarpenterEvents = [.. _events.TakeLast(MaxEvents)],
             Problems = problems,
+            Bound = _options.LowerBound is null ? null : SummariseBound(_samples, _options.SettleWindow, _boundProblem),
         };
     }
+
+    /// <summary>Cost against the bound: at the end, time-averaged over the settled samples, and at the settled peak of demand.</summary>
+    internal static BoundSummary SummariseBound(IReadOnlyList<Sample> samples, TimeSpan settleWindow, string? problem)
+    {
+        var last = samples[^1];
+        var settled = samples.Where(s => s.Settled && s.LowerBoundPerHour is not null).ToList();
+        var cost = settled.Count == 0 ? (double?)null : settled.Average(s => s.CostPerHour);
+        var bound = settled.Count == 0 ? (double?)null : settled.Average(s => s.LowerBoundPerHour!.Value);
+        var peakBound = settled.Count == 0 ? 0 : settled.Max(s => s.LowerBoundPerHour!.Value);
+        var peak = settled.LastOrDefault(s => peakBound > 0 && SameBound(s.LowerBoundPerHour, peakBound));
+        return new BoundSummary
+        {
+            Assumptions = LowerBoundProbe.Assumptions,
+            SettledDefinition = $"settled: no pod pending, every instance a Ready node, and the pods' demand (count and bound) unchanged for {ScenarioReader.Format(settleWindow)}",
+            LowerBoundAtEnd = last.LowerBoundPerHour,
+            RatioAtEnd = RatioOf(last.CostPerHour, last.LowerBoundPerHour),
+            SettledSamples = settled.Count,
+            SettledCostPerHour = cost,
+            SettledLowerBoundPerHour = bound,
+            SettledRatio = cost is { } c ? RatioOf(c, bound) : null,
+            PeakAt = peak?.At,
+            PeakCostPerHour = peak?.CostPerHour,
+            PeakLowerBoundPerHour = peak?.LowerBoundPerHour,
+            PeakRatio = peak is null ? null : RatioOf(peak.CostPerHour, peak.LowerBoundPerHour),
+            Problem = problem,
+        };
+    }
+
+    private static double? RatioOf(double cost, double? bound) => bound is > 1e-9 ? cost / bound : null;
 
     /// <summary>The nearest-rank percentile of sorted values.</summary>
     internal static double? Percentile(IReadOnlyList<double> sorted, double p)

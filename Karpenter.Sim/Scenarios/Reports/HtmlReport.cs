@@ -45,6 +45,11 @@ public static class HtmlReport
         }
 
         html.Append("</table>\n");
+        if (report.Bound is { } bound)
+        {
+            html.Append(CultureInfo.InvariantCulture, $"<p>Lower bound: {Encode(bound.Assumptions)}. Ratios are cost ÷ bound; {Encode(bound.SettledDefinition)}.</p>\n");
+        }
+
         if (report.Problems.Count > 0)
         {
             html.Append("<h2>Problems</h2>\n<ul>\n");
@@ -60,7 +65,7 @@ public static class HtmlReport
         var samples = report.Samples;
         html.Append(Chart("Nodes", samples, [("nodes", "#0969da", s => s.Nodes), ("ready", "#1a7f37", s => s.ReadyNodes), ("instances", "#8250df", s => s.Instances)], report.Duration, "0"));
         html.Append(Chart("Pods", samples, [("running", "#1a7f37", s => s.RunningPods), ("pending", "#cf222e", s => s.PendingPods)], report.Duration, "0"));
-        html.Append(Chart("Cost per hour (USD)", samples, [("cost/h", "#bf8700", s => s.CostPerHour)], report.Duration, "0.00"));
+        html.Append(Chart("Cost per hour (USD)", samples, [("cost/h", "#bf8700", s => s.CostPerHour), ("lower bound", "#57606a", s => s.LowerBoundPerHour ?? double.NaN)], report.Duration, "0.00"));
         html.Append(Chart("Utilisation of allocatable (%)", samples, [("cpu", "#0969da", s => s.CpuUtilisation * 100), ("memory", "#8250df", s => s.MemoryUtilisation * 100)], report.Duration, "0"));
 
         html.Append("<h2>Instances by type</h2>\n<table><tr><th>type</th><th>capacity</th><th>launched</th><th>terminated</th><th>running at end</th></tr>\n");
@@ -92,7 +97,7 @@ public static class HtmlReport
     private static string Chart(string title, IReadOnlyList<Sample> samples, (string Name, string Color, Func<Sample, double> Value)[] series, TimeSpan duration, string format)
     {
         var svg = new StringBuilder();
-        var max = Math.Max(1e-9, samples.Count == 0 ? 1 : series.Max(s => samples.Max(s.Value)));
+        var max = Math.Max(1e-9, samples.Count == 0 ? 1 : series.Max(s => samples.Select(s.Value).Where(v => !double.IsNaN(v)).DefaultIfEmpty(0).Max()));
         var top = NiceCeiling(max);
         var plotWidth = Width - Left - Right;
         var plotHeight = Height - Top - Bottom;
@@ -118,9 +123,10 @@ public static class HtmlReport
         var legendX = Left + 8;
         foreach (var (name, color, value) in series)
         {
-            if (samples.Count > 0)
+            var plotted = samples.Where(s => !double.IsNaN(value(s))).ToList();
+            if (plotted.Count > 0)
             {
-                var points = string.Join(' ', samples.Select(s => string.Create(CultureInfo.InvariantCulture, $"{X(s.At):0.#},{Y(value(s)):0.#}")));
+                var points = string.Join(' ', plotted.Select(s => string.Create(CultureInfo.InvariantCulture, $"{X(s.At):0.#},{Y(value(s)):0.#}")));
                 svg.Append(CultureInfo.InvariantCulture, $"\n<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\" points=\"{points}\"/>");
             }
 

@@ -10,10 +10,10 @@ public static class SummaryRows
         ArgumentNullException.ThrowIfNull(report);
         var launched = report.InstanceTypes.Sum(t => t.Launched);
         var terminated = report.InstanceTypes.Sum(t => t.Terminated);
-        return
-        [
+        var rows = new List<(string, string)>
+        {
             ("simulated time", ScenarioReader.Format(report.Duration)),
-            ("wall time", string.Create(CultureInfo.InvariantCulture, $"{report.WallTime.TotalSeconds:0.0} s at {report.Speed:0.#}x")),
+            ("wall time", string.Create(CultureInfo.InvariantCulture, $"{report.WallTime.TotalSeconds:0.0} s at {report.Speed:0.#}x (effective {report.EffectiveSpeed:0.#}x)")),
             ("pods created", Count(report.PodsCreated)),
             ("pods scheduled", Count(report.PodsScheduled)),
             ("pods pending at the end", Count(report.PodsPendingAtEnd)),
@@ -26,8 +26,23 @@ public static class SummaryRows
             ("cost over the run", Dollars(report.CostOverRun)),
             ("mean CPU utilisation", Percent(report.MeanCpuUtilisation)),
             ("mean memory utilisation", Percent(report.MeanMemoryUtilisation)),
-        ];
+        };
+        if (report.Bound is { } bound)
+        {
+            rows.Add(("lower bound per hour at the end", bound.LowerBoundAtEnd is { } b ? Dollars(b) : "n/a"));
+            rows.Add(("cost ÷ bound at the end", Ratio(bound.RatioAtEnd)));
+            rows.Add(("cost ÷ bound, settled (time-averaged)", bound.SettledRatio is { } r
+                ? string.Create(CultureInfo.InvariantCulture, $"{Ratio(r)} ({Dollars(bound.SettledCostPerHour ?? 0)} ÷ {Dollars(bound.SettledLowerBoundPerHour ?? 0)} over {bound.SettledSamples} samples)")
+                : "n/a (never settled)"));
+            rows.Add(("cost ÷ bound at the settled peak", bound.PeakRatio is { } p && bound.PeakAt is { } at
+                ? string.Create(CultureInfo.InvariantCulture, $"{Ratio(p)} ({Dollars(bound.PeakCostPerHour ?? 0)} ÷ {Dollars(bound.PeakLowerBoundPerHour ?? 0)} at {ScenarioReader.Format(at)})")
+                : "n/a"));
+        }
+
+        return rows;
     }
+
+    private static string Ratio(double? r) => r is { } v ? string.Create(CultureInfo.InvariantCulture, $"{v:0.00}") : "n/a";
 
     private static string Count(int n) => n.ToString("N0", CultureInfo.InvariantCulture);
 

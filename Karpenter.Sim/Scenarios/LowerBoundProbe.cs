@@ -1,0 +1,91 @@
+using k8s.Models;
+using Karpenter.Core.CloudProvider;
+using Karpenter.Core.Provisioning;
+using Karpenter.Core.Scheduling;
+using Karpenter.Core.Scheduling.Bounds;
+using Karpenter.Entities.V1;
+using Karpenter.Kube.Client;
+using Karpenter.Sim.Cluster;
+using Karpenter.Sim.World;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Karpenter.Sim.Scenarios;
+
+/// <summary>The LP lower bound of the hourly cost of the pods at one moment (see <see cref="LowerBoundProbe"/>).</summary>
+/// <param name="PerHour">The bound in USD per hour, or null when it could not be computed (see <paramref name="Status"/>).</param>
+/// <param name="Pods">The pods the bound places (running or pending, DaemonSet pods excluded).</param>
+/// <param name="Status">OPTIMAL, or why there is no bound (no NodePool can launch, pods that fit no instance type).</param>
+public sealed record BoundEstimate(double? PerHour, int Pods, string Status);
+
+/// <summary>
+/// The cost lower bound of a world's pods right now: <see cref="CostLowerBound"/> (the fractional covering LP) over
+/// the pods that are running or pending (DaemonSet pods excluded; their requests are charged to every node they
+/// would run on instead), against the instance types each NodePool may launch, asked of the operator's own cloud
+/// provider, so that the catalog, the prices (the AWS emulator's on-demand and spot prices), the offerings still
+/// available (an insufficient-capacity window removes some) and each NodePool's requirements (capacity type,
+/// instance category, …), taints and limits are those the operator launches from. Fractional nodes: any real
+/// placement costs at least this much per hour.
+/// </summary>
+public sealed class LowerBoundProbe(SimulatedWorld world, ICloudProvider cloudProvider)
+{
+    /// <summary>What the bound assumes, for the reports.</summary>
+    public const string Assumptions =
+        "LP relaxation (fractional nodes) over the pods running or pending, DaemonSet pods excluded, against the instance types the NodePools allow " +
+        "(requirements, taints, limits) with the cheapest offering still available (spot where allowed), allocatable minus DaemonSet overhead";
+
+    /// <summary>The bound now.</summary>
+    public async Task<BoundEstimate> EstimateAsync(CancellationToken cancellationToken)
+    {
+        var caches = world.ClusterServices.GetRequiredService<ClusterCaches>();
+        var pods = world.Pods()
+            .Where(p => p.Metadata.DeletionTimestamp is null && p.Status?.Phase is not ("Succeeded" or "Failed"))
+            .Where(p => p.Metadata.OwnerReferences?.Any(o => o.Kind is "DaemonSet" or "Node") != true)
+            .ToList();
+        var daemonSetPods = caches.DaemonSets.List()
+            .Where(d => d.Spec?.Template?.Spec is not null)
+            .Select(d => new V1Pod { Metadata = d.Spec.Template.Metadata ?? new V1ObjectMeta(), Spec = d.Spec.Template.Spec })
+            .ToList();
+
+        KubeList<NodePool> nodePools;
+        try
+        {
+            nodePools = await world.Client.ListAsync<NodePool>(cancellationToken: cancellationToken);
+        }
+        catch (KubeApiException e)
+        {
+            return new BoundEstimate(null, pods.Count, $"the NodePools could not be listed: {e.Message}");
+        }
+
+        var pools = new List<SchedulingNodePool>();
+        foreach (var nodePool in nodePools.Items.Where(n => n.Metadata.DeletionTimestamp is null && !n.IsStatic))
+        {
+            IReadOnlyList<InstanceType> types;
+            try
+            {
+                types = await cloudProvider.GetInstanceTypesAsync(nodePool, cancellationToken);
+            }
+            catch (Exception e) when (e is KubeApiException or InvalidOperationException or HttpRequestException)
+            {
+                return new BoundEstimate(null, pods.Count, $"the instance types of NodePool {nodePool.Metadata.Name} could not be read: {e.Message}");
+            }
+
+            if (SchedulingNodePoolAdapter.ToSchedulingNodePool(nodePool, types, default, out _) is { } pool)
+            {
+                pools.Add(pool);
+            }
+        }
+
+        if (pods.Count == 0)
+        {
+            return new BoundEstimate(0, 0, "OPTIMAL");
+        }
+
+        if (pools.Count == 0)
+        {
+            return new BoundEstimate(null, pods.Count, "no NodePool offers instance types");
+        }
+
+        var bound = CostLowerBound.Compute(pods, pools, daemonSetPods);
+        return new BoundEstimate(bound.Feasible ? bound.Lp : null, pods.Count, bound.Status);
+    }
+}
