@@ -125,6 +125,15 @@ internal sealed class SimulationSession(Scenario scenario, double speed)
     /// <summary>See <see cref="ScenarioRunOptions.SettleWindow"/>.</summary>
     public TimeSpan SettleWindow { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>See <see cref="ScenarioRunOptions.SampleInterval"/>.</summary>
+    public TimeSpan SampleInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Called with the world at every sample (tests check invariants such as NodePool limits here).</summary>
+    public Action<SimulatedWorld, Sample>? Observe { get; init; }
+
+    /// <summary>Called with the world after the scenario's end, before it stops (tests look for leaked instances here).</summary>
+    public Func<SimulatedWorld, CancellationToken, Task>? AtEnd { get; init; }
+
     public Scenario Scenario { get; } = scenario;
 
     /// <summary>The operator's and the world's warnings and errors (kept out of the live view).</summary>
@@ -173,9 +182,29 @@ internal sealed class SimulationSession(Scenario scenario, double speed)
             using var backlog = new OperatorBacklog(app.Services.GetRequiredService<IMeterFactory>(), BacklogWait, BacklogDepth);
             await using var governor = Pacing && world.AcceleratedClock is { } clock ? new ClockGovernor(clock, [backlog.Pressure]) : null;
             governor?.Start();
-            var runner = new ScenarioRunner(Scenario, world, new ScenarioRunOptions { OnSample = onSample, LowerBound = probe.EstimateAsync, SettleWindow = SettleWindow });
+            var runner = new ScenarioRunner(Scenario, world, new ScenarioRunOptions
+            {
+                OnSample = (sample, events) =>
+                {
+                    Observe?.Invoke(world, sample);
+                    onSample?.Invoke(sample, events);
+                },
+                LowerBound = probe.EstimateAsync,
+                SettleWindow = SettleWindow,
+                SampleInterval = SampleInterval,
+            });
             var report = await runner.RunAsync(cancellationToken);
-            return report with { Problems = [.. report.Problems, .. Logs.Entries.TakeLast(20).Select(l => "log: " + l)] };
+            if (AtEnd is { } atEnd)
+            {
+                await atEnd(world, cancellationToken);
+            }
+
+            var conflicts = Logs.ConflictSummary();
+            return report with
+            {
+                Problems = [.. report.Problems, .. conflicts is null ? Array.Empty<string>() : ["log: " + conflicts], .. Logs.Entries.TakeLast(20).Select(l => "log: " + l)],
+                ReconcileConflicts = Logs.Conflicts,
+            };
         }
     }
 }

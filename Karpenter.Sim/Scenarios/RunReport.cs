@@ -139,6 +139,9 @@ public sealed record RunReport
     /// <summary>Karpenter's events seen during the run (the latest last), as "time reason object: message".</summary>
     public required IReadOnlyList<string> KarpenterEvents { get; init; }
 
+    /// <summary>Optimistic-concurrency conflicts the operator logged (and retried), by "controller on resource".</summary>
+    public IReadOnlyDictionary<string, int> ReconcileConflicts { get; init; } = new Dictionary<string, int>();
+
     /// <summary>Things a user should look at: boot failures, pods never scheduled, instances without a node at the end.</summary>
     public required IReadOnlyList<string> Problems { get; init; }
 }

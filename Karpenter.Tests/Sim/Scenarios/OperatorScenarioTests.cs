@@ -1,0 +1,209 @@
+using k8s.Models;
+using Karpenter.Entities.V1;
+using Karpenter.Entities.WellKnown;
+using Karpenter.Sim.Aws.World;
+using Karpenter.Sim.Commands;
+using Karpenter.Sim.Scenarios;
+using Karpenter.Sim.World;
+using Xunit.Abstractions;
+
+namespace Karpenter.Tests.Sim.Scenarios;
+
+/// <summary>
+/// Scenarios played against the whole operator (as <c>simulate</c> runs it: same host, leader election on, the
+/// paced accelerated clock), asserting what a user cares about: every pod scheduled, NodePool limits held, cost near
+/// the lower bound once the scale-up has settled, no instance leaked at the end, and the scale-down consolidated.
+/// One class, so the three runs do not compete for the two cores with one another.
+/// </summary>
+public sealed class OperatorScenarioTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task The_default_scenario_schedules_every_pod_near_the_lower_bound_and_consolidates_the_scale_down()
+    {
+        var scenario = ScenarioReader.ReadDefault();
+        var run = await RunAsync(scenario, speed: 240);
+
+        ExpectEveryPodScheduled(run.Report);
+        ExpectNoLeakedInstances(run);
+        ExpectWithinLimits(run, "general-purpose", cpu: 1000);
+
+        // Measured 1.09 to 1.27 at the settled peak (t3/t3a spot, 2-core machine under load): packing and consolidation
+        // do not reach 10 % of the LP bound yet (issue 5); this holds what is achieved, not the goal.
+        ExpectNearTheBoundOnceSettled(run.Report, within: 1.5);
+
+        // The scale-down (35m and 40m) is consolidated: Karpenter disrupts nodes after it and fewer remain.
+        var peakNodes = run.Report.Samples.Max(s => s.Nodes);
+        Assert.True(run.Report.Samples[^1].Nodes < peakNodes, $"nodes at the end ({run.Report.Samples[^1].Nodes}) fewer than at the peak ({peakNodes})");
+        Assert.Contains(run.Report.KarpenterEvents, e => e.Contains("DisruptionTerminating", StringComparison.Ordinal) && AtOrAfter(e, TimeSpan.FromMinutes(35)));
+    }
+
+    [Fact]
+    public async Task A_spot_NodePool_rides_out_an_insufficient_capacity_window_within_its_limits()
+    {
+        var scenario = ScenarioReader.Read("""
+            name: spot-ice-short
+            duration: 20m
+            manifests:
+              - file: ec2nodeclass-default-ec2.yaml
+              - inline:
+                  apiVersion: karpenter.sh/v1
+                  kind: NodePool
+                  metadata: { name: spot }
+                  spec:
+                    template:
+                      spec:
+                        nodeClassRef: { group: karpenter.k8s.aws, kind: EC2NodeClass, name: default-ec2 }
+                        requirements:
+                          - { key: karpenter.sh/capacity-type, operator: In, values: ["spot"] }
+                          - { key: karpenter.k8s.aws/instance-category, operator: In, values: ["c", "m", "r"] }
+                          - { key: karpenter.k8s.aws/instance-generation, operator: Gt, values: ["4"] }
+                    limits: { cpu: "64" }
+            workloads:
+              - { name: worker, replicas: 8, cpu: "1", memory: 2Gi }
+            timeline:
+              - { at: 3m, scale: { workload: worker, replicas: 24 } }
+            cloud:
+              - { at: 2m, until: 8m, insufficientCapacity: { instanceType: m5.large, capacityType: spot } }
+              - { at: 2m, until: 8m, insufficientCapacity: { instanceType: c5.large, capacityType: spot } }
+              - { at: 12m, spotInterruption: { count: 1 } }
+            """, "spot-ice-short.yaml", ExamplesDirectory());
+        var run = await RunAsync(scenario, speed: 120);
+
+        ExpectEveryPodScheduled(run.Report);
+        ExpectNoLeakedInstances(run);
+        ExpectWithinLimits(run, "spot", cpu: 64);
+        Assert.All(run.Report.InstanceTypes, t => Assert.Equal("spot", t.CapacityType));
+
+        // Measured 1.40 at the settled peak: not within 10 % of the LP bound yet (issue 5); this holds what is achieved.
+        ExpectNearTheBoundOnceSettled(run.Report, within: 1.6);
+    }
+
+    [Fact]
+    public async Task Pods_spread_across_zones_stay_within_their_skew_as_they_scale_up()
+    {
+        var scenario = ScenarioReader.Read("""
+            name: zone-spread-short
+            duration: 15m
+            manifests:
+              - file: ec2nodeclass-default-ec2.yaml
+              - file: nodepool-general-purpose.yaml
+            workloads:
+              - name: frontend
+                replicas: 6
+                cpu: 500m
+                memory: 512Mi
+                topologySpreadConstraints:
+                  - { maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: DoNotSchedule }
+            timeline:
+              - { at: 3m, scale: { workload: frontend, replicas: 15 } }
+            """, "zone-spread-short.yaml", ExamplesDirectory());
+        var zones = new Dictionary<string, int>(StringComparer.Ordinal);
+        var run = await RunAsync(scenario, speed: 120, atEnd: world =>
+        {
+            var nodesByName = world.Nodes().ToDictionary(n => n.Metadata.Name, StringComparer.Ordinal);
+            foreach (var pod in world.Pods().Where(p => p.Metadata.Labels?.TryGetValue("app", out var app) == true && app == "frontend" && !string.IsNullOrEmpty(p.Spec.NodeName)))
+            {
+                var zone = nodesByName[pod.Spec.NodeName].Metadata.Labels[Labels.TopologyZone];
+                zones[zone] = zones.GetValueOrDefault(zone) + 1;
+            }
+        });
+
+        ExpectEveryPodScheduled(run.Report);
+        ExpectNoLeakedInstances(run);
+        Assert.Equal(15, zones.Values.Sum());
+        Assert.Equal(3, zones.Count);
+        Assert.True(zones.Values.Max() - zones.Values.Min() <= 1, $"zones hold {string.Join(", ", zones.Select(z => $"{z.Key}: {z.Value}"))}");
+
+        // Measured 1.82 at the settled peak. The LP bound ignores topology spread (7.5 CPUs of pods priced as fractional
+        // nodes), while three zones need at least three nodes, so part of the gap is the bound's, part packing's (issue 5).
+        ExpectNearTheBoundOnceSettled(run.Report, within: 2.2);
+    }
+
+    private sealed record Run(RunReport Report, IReadOnlyList<string> Leaked, IReadOnlyDictionary<string, long> PeakMilliCpu);
+
+    private async Task<Run> RunAsync(Scenario scenario, double speed, Action<SimulatedWorld>? atEnd = null)
+    {
+        var leaked = new List<string>();
+        var peakMilliCpu = new Dictionary<string, long>(StringComparer.Ordinal);
+        var session = new SimulationSession(scenario, speed)
+        {
+            SettleWindow = TimeSpan.FromMinutes(3),
+            Observe = (world, _) =>
+            {
+                foreach (var pool in world.Nodes().GroupBy(n => n.Metadata.Labels?.TryGetValue(Labels.NodePool, out var pool) == true ? pool : string.Empty))
+                {
+                    var cpu = pool.Sum(n => n.Status?.Capacity?.TryGetValue("cpu", out var q) == true ? (long)(q.ToDecimal() * 1000) : 0);
+                    peakMilliCpu[pool.Key] = Math.Max(peakMilliCpu.GetValueOrDefault(pool.Key), cpu);
+                }
+            },
+            AtEnd = async (world, ct) =>
+            {
+                atEnd?.Invoke(world);
+                var claimed = (await world.Client.ListAsync<NodeClaim>(cancellationToken: ct)).Items
+                    .Select(c => c.Status?.ProviderId).Where(p => p is not null).ToHashSet(StringComparer.Ordinal);
+                leaked.AddRange(world.Aws.World.Instances()
+                    .Where(i => i.State is InstanceState.Running or InstanceState.Pending && !claimed.Contains(i.ProviderId))
+                    .Select(i => $"{i.InstanceId} ({i.InstanceType}, {i.State})"));
+            },
+        };
+        var report = await session.RunAsync(null, CancellationToken.None);
+        var bound = report.Bound!;
+        output.WriteLine($"{scenario.Name}: {report.WallTime.TotalSeconds:0.0} s wall, effective {report.EffectiveSpeed:0.#}x; pods {report.PodsScheduled}/{report.PodsCreated}, p50 {report.TimeToScheduleP50Seconds:0.#} s, p99 {report.TimeToScheduleP99Seconds:0.#} s; " +
+            $"cost/bound settled {bound.SettledRatio:0.00} over {bound.SettledSamples} samples, at the settled peak {bound.PeakRatio:0.00} ({bound.PeakCostPerHour:0.000} / {bound.PeakLowerBoundPerHour:0.000} at {bound.PeakAt}), at the end {bound.RatioAtEnd:0.00}");
+        foreach (var problem in report.Problems.Where(p => !p.StartsWith("log: ", StringComparison.Ordinal)))
+        {
+            output.WriteLine("problem: " + problem);
+        }
+
+        return new Run(report, leaked, peakMilliCpu);
+    }
+
+    private static void ExpectEveryPodScheduled(RunReport report)
+    {
+        Assert.Equal(0, report.PodsPendingAtEnd);
+        Assert.Equal(report.PodsCreated, report.PodsScheduled);
+        Assert.DoesNotContain(report.Problems, p => p.Contains("never became a node", StringComparison.Ordinal) || p.Contains("without a node", StringComparison.Ordinal));
+    }
+
+    private static void ExpectNoLeakedInstances(Run run) =>
+        Assert.True(run.Leaked.Count == 0, $"instances running without a NodeClaim at the end: {string.Join(", ", run.Leaked)}");
+
+    private static void ExpectWithinLimits(Run run, string nodePool, int cpu) =>
+        Assert.True(run.PeakMilliCpu.GetValueOrDefault(nodePool) <= cpu * 1000L, $"NodePool {nodePool}'s nodes reached {run.PeakMilliCpu.GetValueOrDefault(nodePool) / 1000.0} CPUs, over its limit of {cpu}");
+
+    /// <summary>
+    /// Cost within <paramref name="within"/> × the LP lower bound at the settled peak of demand (the goal of issue 8 is
+    /// 1.10; the callers say what they measured).
+    /// </summary>
+    private static void ExpectNearTheBoundOnceSettled(RunReport report, double within)
+    {
+        var bound = report.Bound!;
+        Assert.True(bound.PeakRatio is not null, $"the cluster never settled with a bound ({bound.Problem ?? "no settled sample"})");
+        Assert.True(bound.PeakRatio >= 1 - 1e-9, $"the bound is a lower bound: cost ÷ bound {bound.PeakRatio:0.000} cannot be below 1");
+        Assert.True(bound.PeakRatio <= within, $"cost ÷ bound at the settled peak is {bound.PeakRatio:0.000} ({bound.PeakCostPerHour:0.000} ÷ {bound.PeakLowerBoundPerHour:0.000} at {bound.PeakAt})");
+    }
+
+    /// <summary>Whether a report's event line ("37m05s reason object: message") is at or after <paramref name="at"/>.</summary>
+    private static bool AtOrAfter(string karpenterEvent, TimeSpan at)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(karpenterEvent, @"^(?:(\d+)h)?(?:(\d+)m)?(?:([\d.]+)s)? ");
+        var t = TimeSpan.FromHours(m.Groups[1].Success ? int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0) +
+                TimeSpan.FromMinutes(m.Groups[2].Success ? int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) : 0);
+        return m.Success && t >= at;
+    }
+
+    private static string ExamplesDirectory() => Path.Combine(RepositoryRoot(), "examples", "scenarios");
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Karpenter.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("Karpenter.sln not found above the test assembly");
+    }
+}
