@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Json;
 using k8s.Models;
 using Karpenter.Core.CloudProvider;
 using Karpenter.Core.CloudProvider.Fake;
@@ -11,73 +12,135 @@ using Karpenter.Entities.WellKnown;
 
 namespace Karpenter.Benchmarks.Disruption;
 
+/// <summary>Which consolidation policy a run follows.</summary>
+internal enum ConsolidationPolicyKind
+{
+    /// <summary>Upstream: emptiness, multi-node by binary search over a prefix of at most 100 candidates, single-node.</summary>
+    Upstream,
+
+    /// <summary>Ours: emptiness, multi-node with the packing search over every candidate, single-node.</summary>
+    Ours,
+
+    /// <summary>Naive one-at-a-time: emptiness, then single-node consolidation only.</summary>
+    Naive,
+}
+
 /// <summary>
-/// Multi-node consolidation, ours against upstream's search, on a generated under-used cluster. Both strategies run
-/// the same loop on the same cluster: each pass asks multi-node consolidation for a command (single-node consolidation
-/// when it finds none), applies it to an in-memory cluster (pods moved where the simulation put them, a replacement
-/// becomes a node of its cheapest type), until no method finds anything. Both use our scheduler for the simulations,
-/// the same candidate order and the same rules; they differ only in the search: upstream's binary search for the
-/// largest consolidatable prefix of at most 100 candidates, against ours (the same search over every candidate, then a
-/// greedy pass adding each further candidate the set can still absorb). Budgets are 100 % so that the search, not
-/// the budget, limits a command. Printed: commands, nodes removed and created, pods moved, hourly cost before and
-/// after against the LP lower bound of the pods, and the wall time spent deciding (median of --runs).
+/// Consolidation of an under-used cluster, policy against policy. Every policy runs the same loop on the same cluster:
+/// each pass asks the methods in order (emptiness, multi-node consolidation unless naive, single-node) for a command,
+/// applies it to an in-memory cluster (pods moved where the simulation put them, a replacement becomes a node of its
+/// cheapest type), until no method finds anything. All use our scheduler for the simulations, the same candidates and
+/// rules. Budgets are 100 % so that the search, not the budget, limits a command. Printed per size and policy: passes
+/// (convergence rounds), nodes removed and replacements created, pods moved, hourly cost before and after against the
+/// LP lower bound of the pods, and the wall time spent deciding (per pass and in total).
+/// <list type="bullet">
+/// <item><c>disruption</c>: the synthetic 32-type catalog, pods filling each node to ~35 %, upstream against ours.</item>
+/// <item><c>consolidation</c>: after a scale-down, on the real EC2 catalog (c/m/r families, large to 16xlarge, three
+/// zones): nodes of a random mix of types filled by 40 deployments of varied shapes to 75–95 %, then every deployment
+/// scaled down to 20–70 % of its replicas; upstream, ours and naive.</item>
+/// </list>
 /// </summary>
 internal static class DisruptionBenchmark
 {
-    public static Task<int> RunAsync(string[] args)
+    public static Task<int> RunAsync(string[] args) => Report(args, realistic: false, "50,200", [ConsolidationPolicyKind.Upstream, ConsolidationPolicyKind.Ours]);
+
+    public static Task<int> ConsolidationAsync(string[] args) =>
+        Report(args, realistic: true, "100,1000,5000", [ConsolidationPolicyKind.Ours, ConsolidationPolicyKind.Upstream, ConsolidationPolicyKind.Naive]);
+
+    private static Task<int> Report(string[] args, bool realistic, string defaultSizes, ConsolidationPolicyKind[] policies)
     {
-        var sizes = Option(args, "--nodes", "50,200").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToList();
+        var sizes = Option(args, "--nodes", defaultSizes).Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToList();
         var runs = int.Parse(Option(args, "--runs", "1"), CultureInfo.InvariantCulture);
         var fill = double.Parse(Option(args, "--fill", "0.35"), CultureInfo.InvariantCulture);
-        Console.WriteLine("disruption: consolidation of an under-used cluster (synthetic 32-type catalog, pods fill each node to ~{0:P0} on average, seed 7)", fill);
-        Console.WriteLine($"{"nodes",6} {"search",-22} {"commands",8} {"removed",8} {"created",8} {"moved",7} {"$/h before",11} {"$/h after",10} {"LP bound",9} {"after/LB",8} {"decide ms",10}");
+        var cap = TimeSpan.FromSeconds(double.Parse(Option(args, "--cap-seconds", "120"), CultureInfo.InvariantCulture));
+        var json = args.Contains("--json");
+        var chosen = Option(args, "--policies", string.Join(',', policies)).Split(',').Select(p => Enum.Parse<ConsolidationPolicyKind>(p, ignoreCase: true)).ToList();
+        var catalog = realistic ? RealisticCatalog() : null;
+        var label = catalog is null
+            ? $"synthetic 32-type catalog, pods fill each node to ~{fill:P0} on average"
+            : $"after a scale-down, {catalog.Count} EC2 types (c/m/r, large to 16xlarge, 3 zones), 40 deployments filled to 75-95 % then scaled to 20-70 %";
+        if (!json)
+        {
+            Console.WriteLine($"consolidation: {label}, seed 7, budgets 100 %, each policy capped at {cap.TotalSeconds:0} s of deciding (median of {runs} run(s))");
+            Console.WriteLine($"{"nodes",6} {"policy",-9} {"passes",6} {"removed",8} {"replaced",8} {"moved",7} {"$/h before",11} {"$/h after",10} {"LP bound",9} {"after/LB",8} {"ms/pass",9} {"total ms",9} {"sims",6}  note");
+        }
+
+        var rows = new List<Result>();
         foreach (var n in sizes)
         {
-            foreach (var search in new[] { MultiNodeSearch.PrefixBinarySearch, MultiNodeSearch.PrefixThenGreedy })
+            foreach (var policy in chosen)
             {
-                var results = Enumerable.Range(0, runs).Select(_ => Run(n, fill, search)).OrderBy(r => r.DecideMs).ToList();
+                var results = Enumerable.Range(0, runs).Select(_ => Run(n, fill, catalog, policy, cap)).OrderBy(r => r.DecideMs).ToList();
                 var r = results[results.Count / 2];
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{n,6} {(search == MultiNodeSearch.PrefixBinarySearch ? "upstream prefix<=100" : "ours prefix+greedy"),-22} {r.Commands,8} {r.Removed,8} {r.Created,8} {r.Moved,7} {r.Before,11:0.00} {r.After,10:0.00} {r.Bound,9:0.00} {r.After / (decimal)Math.Max(r.Bound, 1e-9),8:0.000} {r.DecideMs,10:0}"));
+                rows.Add(r);
+                if (!json)
+                {
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{r.Nodes,6} {r.Policy,-9} {r.Passes,6} {r.Removed,8} {r.Replaced,8} {r.Moved,7} {r.Before,11:0.00} {r.After,10:0.00} {r.Bound,9:0.00} {r.AfterOverBound,8:0.000} {r.MsPerPass,9:0.0} {r.DecideMs,9:0} {r.Simulations,6}  {(r.Capped ? "capped: not converged" : "converged")}"));
+                }
             }
+        }
+
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(rows, JsonOptions));
         }
 
         return Task.FromResult(0);
     }
 
-    private sealed record Result(int Commands, int Removed, int Created, int Moved, decimal Before, decimal After, double Bound, double DecideMs);
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
 
-    private sealed class SimNode(string name, InstanceType type)
+    internal sealed record Result(int Nodes, string Policy, int Passes, int Removed, int Replaced, int Moved, decimal Before, decimal After, double Bound, double DecideMs, int Simulations, bool Capped)
+    {
+        public double AfterOverBound => (double)After / Math.Max(Bound, 1e-9);
+
+        public double MsPerPass => DecideMs / Math.Max(1, Passes);
+    }
+
+    private sealed class SimNode(string name, InstanceType type, string zone)
     {
         public string Name { get; } = name;
 
         public InstanceType Type { get; } = type;
 
+        public string Zone { get; } = zone;
+
         public List<V1Pod> Pods { get; } = [];
 
-        public decimal Price => Type.Offerings.First(o => o.CapacityType == CapacityTypes.OnDemand && o.Zone == FakeInstanceTypes.Zones[0]).Price;
+        public decimal Price => Type.Offerings.First(o => o.CapacityType == CapacityTypes.OnDemand && o.Zone == Zone).Price;
     }
 
-    private static Result Run(int count, double fill, MultiNodeSearch search)
+    /// <summary>The real EC2 catalog restricted to a typical general-purpose NodePool, or null (synthetic) when the data is absent.</summary>
+    private static List<InstanceType>? RealisticCatalog()
     {
-        var types = FakeInstanceTypes.Synthetic(32).Select(t => FakeInstanceTypes.Create(t.Name, t.Capacity, offerings:
-            [new Offering(FakeInstanceTypes.Zones[0], CapacityTypes.OnDemand, FakeInstanceTypes.PriceFromResources(t.Capacity))])).ToList();
-        var random = new Random(7);
-        var nodes = new List<SimNode>();
-        var serial = 0;
-        for (var i = 0; i < count; i++)
+        var path = AwsCatalog.FindDataFile();
+        if (path is null)
         {
-            var type = types[random.Next(3, 16)];
-            var node = new SimNode($"node-{i}", type);
-            var budget = type.Allocatable.CpuMilli * fill * (0.3 + (1.4 * random.NextDouble()));
-            while (budget > 250)
-            {
-                var cpu = (long)Math.Min(budget, 250 + (random.Next(8) * 250));
-                budget -= cpu;
-                node.Pods.Add(Pod($"p-{serial++}", cpu, cpu * 2 << 20));
-            }
+            Console.Error.WriteLine("consolidation: ../shared/data/aws/instance-types.json was not found next to the repository; using the synthetic catalog");
+            return null;
+        }
 
-            nodes.Add(node);
+        string[] families = ["c5", "m5", "r5", "c6i", "m6i", "r6i", "c6a", "m6a", "r6a", "c7i", "m7i", "r7i"];
+        string[] sizes = ["large", "xlarge", "2xlarge", "4xlarge", "8xlarge", "12xlarge", "16xlarge"];
+        return [.. AwsCatalog.Load(path).Where(t => t.Name.Split('.') is [var family, var size] && families.Contains(family) && sizes.Contains(size)).OrderBy(t => t.Name, StringComparer.Ordinal)];
+    }
+
+    private static Result Run(int count, double fill, List<InstanceType>? catalog, ConsolidationPolicyKind policy, TimeSpan cap)
+    {
+        var random = new Random(7);
+        List<InstanceType> types;
+        List<SimNode> nodes;
+        if (catalog is null)
+        {
+            types = [.. FakeInstanceTypes.Synthetic(32).Select(t => FakeInstanceTypes.Create(t.Name, t.Capacity, offerings:
+                [new Offering(FakeInstanceTypes.Zones[0], CapacityTypes.OnDemand, FakeInstanceTypes.PriceFromResources(t.Capacity))]))];
+            nodes = Synthetic(count, fill, types, random);
+        }
+        else
+        {
+            types = catalog;
+            nodes = AfterScaleDown(count, types, random);
         }
 
         var pool = new NodePool
@@ -94,18 +157,43 @@ internal static class DisruptionBenchmark
         };
         var before = nodes.Sum(n => n.Price);
         var bound = CostLowerBound.Compute([.. nodes.SelectMany(n => n.Pods)], [schedulingPool]).Lp;
-        var consolidator = new Consolidator(new Scheduler(), TimeProvider.System, new DisruptionOptions { MultiNodeSearch = search });
-        int commands = 0, removed = 0, created = 0, moved = 0;
+        var options = new DisruptionOptions { MultiNodeSearch = policy == ConsolidationPolicyKind.Upstream ? MultiNodeSearch.PrefixBinarySearch : MultiNodeSearch.Packing };
+        var consolidator = new Consolidator(new Scheduler(), TimeProvider.System, options);
+        int passes = 0, removed = 0, created = 0, moved = 0, simulations = 0;
+        var capped = false;
         var decide = TimeSpan.Zero;
+        var byName = nodes.ToDictionary(n => n.Name, StringComparer.Ordinal);
         while (true)
         {
+            var left = cap - decide;
+            if (left <= TimeSpan.Zero)
+            {
+                capped = true;
+                break;
+            }
+
+            // The cap bounds each method's own safety net too, so a pass cannot overrun it by much.
+            options.MultiNodeTimeout = left < options.MultiNodeTimeout ? left : options.MultiNodeTimeout;
+            options.SingleNodeTimeout = left < options.SingleNodeTimeout ? left : options.SingleNodeTimeout;
             var snapshot = Snapshot(nodes, pool, schedulingPool, types);
             var candidates = Candidates.Build(snapshot, DisruptionClass.Graceful).Candidates;
             var watch = Stopwatch.StartNew();
-            var command = Consolidator.Emptiness(snapshot, candidates)
-                ?? consolidator.MultiNode(snapshot, candidates, CancellationToken.None)
-                ?? consolidator.SingleNode(snapshot, candidates, CancellationToken.None).Command;
+            var command = Consolidator.Emptiness(snapshot, candidates);
+            if (command is null && policy != ConsolidationPolicyKind.Naive)
+            {
+                command = consolidator.MultiNode(snapshot, candidates, CancellationToken.None);
+                simulations += consolidator.Simulations;
+            }
+
+            if (command is null)
+            {
+                command = consolidator.SingleNode(snapshot, candidates, CancellationToken.None).Command;
+                simulations += consolidator.Simulations;
+                capped |= command is null && consolidator.TimedOut;
+            }
+
             decide += watch.Elapsed;
+            passes++;
             if (command is null)
             {
                 break;
@@ -117,22 +205,95 @@ internal static class DisruptionBenchmark
             nodes.RemoveAll(n => gone.Contains(n.Name));
             foreach (var placement in result.ExistingNodes)
             {
-                nodes.Single(n => n.Name == placement.Node.Name).Pods.AddRange(placement.Pods);
+                byName[placement.Node.Name].Pods.AddRange(placement.Pods);
             }
 
             foreach (var (planned, replacement) in result.NewNodeClaims.Zip(command.Replacements))
             {
-                var node = new SimNode($"node-r{created++}", replacement.InstanceTypes[0]);
+                var type = replacement.InstanceTypes[0];
+                var zones = replacement.Requirements.Get(Labels.TopologyZone);
+                var zone = type.Offerings.Where(o => o.CapacityType == CapacityTypes.OnDemand && zones.Has(o.Zone)).OrderBy(o => o.Price).ThenBy(o => o.Zone, StringComparer.Ordinal).First().Zone;
+                var node = new SimNode($"node-r{created++}", type, zone);
                 node.Pods.AddRange(planned.Pods);
                 nodes.Add(node);
+                byName[node.Name] = node;
             }
 
-            commands++;
             removed += command.Candidates.Count;
             moved += command.PodsMoved;
         }
 
-        return new Result(commands, removed, created, moved, before, nodes.Sum(n => n.Price), bound, decide.TotalMilliseconds);
+        return new Result(count, policy.ToString().ToLowerInvariant(), passes, removed, created, moved, before, nodes.Sum(n => n.Price), bound, decide.TotalMilliseconds, simulations, capped);
+    }
+
+    /// <summary>The original scenario: random mid-sized synthetic types, pods of 250m–2 cpu filling each node to about <paramref name="fill"/>.</summary>
+    private static List<SimNode> Synthetic(int count, double fill, List<InstanceType> types, Random random)
+    {
+        var nodes = new List<SimNode>();
+        var serial = 0;
+        for (var i = 0; i < count; i++)
+        {
+            var type = types[random.Next(3, 16)];
+            var node = new SimNode($"node-{i}", type, FakeInstanceTypes.Zones[0]);
+            var budget = type.Allocatable.CpuMilli * fill * (0.3 + (1.4 * random.NextDouble()));
+            while (budget > 250)
+            {
+                var cpu = (long)Math.Min(budget, 250 + (random.Next(8) * 250));
+                budget -= cpu;
+                node.Pods.Add(Pod($"p-{serial++}", cpu, cpu * 2 << 20, "synthetic"));
+            }
+
+            nodes.Add(node);
+        }
+
+        return nodes;
+    }
+
+    /// <summary>
+    /// A cluster after a scale-down: nodes of a random mix of types (mostly xlarge to 4xlarge) in three zones, each filled
+    /// to 75–95 % by pods of 40 deployments (cpu-heavy, balanced and memory-heavy shapes, 100m to 4 cpu), then each
+    /// deployment scaled down to 20–70 % of its replicas (each replica kept with that probability).
+    /// </summary>
+    private static List<SimNode> AfterScaleDown(int count, List<InstanceType> types, Random random)
+    {
+        long[] cpus = [100, 250, 250, 500, 500, 1000, 1000, 2000, 4000];
+        long[] gibPerCpu = [1, 2, 2, 4, 4, 8];
+        var deployments = Enumerable.Range(0, 40).Select(d =>
+        {
+            var cpu = cpus[random.Next(cpus.Length)];
+            return (Name: $"deploy-{d}", Cpu: cpu, Memory: Math.Max(128L << 20, cpu * gibPerCpu[random.Next(gibPerCpu.Length)] * (1L << 30) / 1000), Keep: 0.2 + (0.5 * random.NextDouble()));
+        }).ToList();
+        var weighted = types.Where(t => t.Name.EndsWith(".xlarge", StringComparison.Ordinal) || t.Name.EndsWith(".2xlarge", StringComparison.Ordinal) || t.Name.EndsWith(".4xlarge", StringComparison.Ordinal)).ToList();
+        var nodes = new List<SimNode>();
+        var serial = 0;
+        for (var i = 0; i < count; i++)
+        {
+            var type = random.NextDouble() < 0.8 ? weighted[random.Next(weighted.Count)] : types[random.Next(types.Count)];
+            var node = new SimNode($"node-{i}", type, AwsCatalog.Zones[random.Next(AwsCatalog.Zones.Count)]);
+            var target = 0.75 + (0.2 * random.NextDouble());
+            long cpu = 0, memory = 0;
+            for (var attempt = 0; attempt < 40 && node.Pods.Count < type.Allocatable.Pods; attempt++)
+            {
+                var d = deployments[random.Next(deployments.Count)];
+                if (cpu + d.Cpu > type.Allocatable.CpuMilli * target || memory + d.Memory > type.Allocatable.Memory * target)
+                {
+                    continue;
+                }
+
+                cpu += d.Cpu;
+                memory += d.Memory;
+                node.Pods.Add(Pod($"p-{serial++}", d.Cpu, d.Memory, d.Name));
+            }
+
+            nodes.Add(node);
+        }
+
+        foreach (var node in nodes)
+        {
+            node.Pods.RemoveAll(p => random.NextDouble() >= deployments.First(d => d.Name == p.Metadata.Labels["app"]).Keep);
+        }
+
+        return nodes;
     }
 
     private static ClusterSnapshot Snapshot(List<SimNode> nodes, NodePool pool, SchedulingNodePool schedulingPool, IReadOnlyList<InstanceType> types)
@@ -148,7 +309,7 @@ internal static class DisruptionBenchmark
                 [Labels.NodePool] = "default",
                 [Labels.InstanceType] = n.Type.Name,
                 [Labels.CapacityType] = CapacityTypes.OnDemand,
-                [Labels.TopologyZone] = FakeInstanceTypes.Zones[0],
+                [Labels.TopologyZone] = n.Zone,
                 [Labels.Hostname] = n.Name,
                 [Labels.NodeInitialized] = "true",
             };
@@ -199,9 +360,9 @@ internal static class DisruptionBenchmark
         };
     }
 
-    private static V1Pod Pod(string name, long cpuMilli, long memory) => new()
+    private static V1Pod Pod(string name, long cpuMilli, long memory, string app) => new()
     {
-        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "default", Uid = name },
+        Metadata = new V1ObjectMeta { Name = name, NamespaceProperty = "default", Uid = name, Labels = new Dictionary<string, string> { ["app"] = app } },
         Spec = new V1PodSpec
         {
             Containers =

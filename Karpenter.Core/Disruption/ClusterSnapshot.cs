@@ -63,6 +63,13 @@ public sealed class ClusterSnapshot
 
     public IReadOnlyList<BoundPod> BoundPods { get; init; } = [];
 
+    /// <summary>
+    /// Pods waiting for capacity: pending pods not nominated anywhere, and the pods of nodes being deleted (upstream's
+    /// <c>SimulateScheduling</c> adds both). Every consolidation simulation places them first-class, so consolidation never
+    /// takes away capacity they need; only the candidates' own pods failing to schedule blocks a command.
+    /// </summary>
+    public IReadOnlyList<V1Pod> PendingPods { get; init; } = [];
+
     public IReadOnlyList<V1Pod> DaemonSetPods { get; init; } = [];
 
     public VolumeCatalog Volumes { get; init; } = VolumeCatalog.Empty;

@@ -1,3 +1,4 @@
+using k8s.Models;
 using Karpenter.Core.CloudProvider;
 using Karpenter.Core.Scheduling;
 using Karpenter.Entities;
@@ -106,39 +107,125 @@ public sealed class Consolidator(Scheduler scheduler, TimeProvider time, Disrupt
             .OrderBy(c => c.DisruptionCost).ThenByDescending(c => c.Price).ThenBy(c => c.Name, StringComparer.Ordinal)];
 
     /// <summary>
-    /// Multi-node consolidation: the candidates are taken in order while their NodePools' budgets last, then the largest
-    /// set that can be deleted or replaced by one cheaper node is searched (<see cref="DisruptionOptions.MultiNodeSearch"/>).
+    /// Multi-node consolidation. Upstream's search (<see cref="MultiNodeSearch.PrefixBinarySearch"/>) takes the first 100
+    /// candidates within budgets and binary-searches the largest prefix that can be deleted or replaced by one cheaper
+    /// node. Ours (<see cref="MultiNodeSearch.Packing"/>) chooses which candidates to delete among all of them with
+    /// <see cref="PackingSearch"/>, verifies that set with the real scheduler (the largest verified prefix of it when the
+    /// whole set fails), and only when the model finds nothing to delete falls back to upstream's search for a
+    /// replacement. Both stop at <see cref="DisruptionOptions.MultiNodeMaxSimulations"/> simulations (the deterministic
+    /// budget) or <see cref="DisruptionOptions.MultiNodeTimeout"/> (the wall-clock safety net), keeping the best found.
     /// </summary>
     public Command? MultiNode(ClusterSnapshot snapshot, IReadOnlyList<Candidate> candidates, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         Simulations = 0;
         TimedOut = false;
-        var deadline = time.GetTimestamp();
-        var pool = WithinBudgets(snapshot, ConsolidationCandidates(candidates));
-        if (options.MultiNodeSearch == MultiNodeSearch.PrefixBinarySearch && pool.Count > 100)
+        LastPlan = null;
+        var start = time.GetTimestamp();
+        var all = ConsolidationCandidates(candidates);
+        if (options.MultiNodeSearch == MultiNodeSearch.PrefixBinarySearch)
         {
-            pool = pool.GetRange(0, 100);
+            var pool = WithinBudgets(snapshot, all);
+            return LargestPrefix(snapshot, pool, Math.Min(100, pool.Count), start, cancellationToken);
         }
 
-        if (pool.Count == 0)
+        // Ours: the model's set, verified; candidates whose pods the real scheduler could not place as the model did are
+        // left out and the model chooses again, until a set verifies or the budget is spent.
+        var budgets = snapshot.Budgets(DisruptionReason.Underutilized);
+        var excluded = new HashSet<string>(StringComparer.Ordinal);
+        while (Simulations < options.MultiNodeMaxSimulations)
         {
-            return null;
+            if (Expired(start, options.MultiNodeTimeout))
+            {
+                TimedOut = true;
+                return null;
+            }
+
+            var plan = PackingSearch.Choose(snapshot, excluded.Count == 0 ? all : [.. all.Where(c => !excluded.Contains(c.Name))], budgets);
+            LastPlan = plan;
+            if (plan.Removed.Count == 0)
+            {
+                break;
+            }
+
+            var outcome = Evaluate(snapshot, plan.Removed, DisruptionMethods.MultiNodeConsolidation, cancellationToken, out var result);
+            if (outcome.Command is not null)
+            {
+                return outcome.Command;
+            }
+
+            var culprits = Culprits(plan.Removed, result);
+            if (culprits.Count == 0)
+            {
+                // Not a placement the model got wrong (a replacement that is not cheaper, the Balanced policy): the
+                // largest verified prefix of the set.
+                return LargestPrefix(snapshot, plan.Removed, plan.Removed.Count - 1, start, cancellationToken);
+            }
+
+            excluded.UnionWith(culprits);
         }
 
-        // Largest valid prefix by binary search (upstream's firstNConsolidationOption).
+        // Nothing the model can delete: look for a replacement as upstream does (at most 100 candidates, as one new node
+        // must hold whatever the remaining nodes cannot).
+        var replaceable = WithinBudgets(snapshot, all);
+        return LargestPrefix(snapshot, replaceable, Math.Min(100, replaceable.Count), start, cancellationToken);
+    }
+
+    /// <summary>
+    /// The candidates of a set that failed verification to leave out: those whose pods could not be placed, else those
+    /// whose pods needed the new node (the remaining nodes could not take them as the model expected).
+    /// </summary>
+    private static HashSet<string> Culprits(IReadOnlyList<Candidate> set, SchedulingResult? result)
+    {
+        var culprits = new HashSet<string>(StringComparer.Ordinal);
+        if (result is null)
+        {
+            return culprits;
+        }
+
+        var owner = new Dictionary<V1Pod, Candidate>(ReferenceEqualityComparer.Instance);
+        foreach (var c in set)
+        {
+            foreach (var pod in c.ReschedulablePods)
+            {
+                owner.TryAdd(pod, c);
+            }
+        }
+
+        IEnumerable<V1Pod> failed = result.PodErrors.Count > 0 ? result.PodErrors.Select(e => e.Pod) : result.NewNodeClaims.SelectMany(n => n.Pods);
+        foreach (var pod in failed)
+        {
+            if (owner.TryGetValue(pod, out var c))
+            {
+                culprits.Add(c.Name);
+            }
+        }
+
+        return culprits;
+    }
+
+    /// <summary>The removal set the packing model chose in the last multi-node pass (null for upstream's search).</summary>
+    public PackingSearch.Plan? LastPlan { get; private set; }
+
+    /// <summary>
+    /// The largest prefix of <paramref name="ordered"/>, at most <paramref name="longest"/> long, that <see cref="Compute"/>
+    /// accepts, by binary search (upstream's <c>firstNConsolidationOption</c>), within the simulation budget and the timeout.
+    /// </summary>
+    private Command? LargestPrefix(ClusterSnapshot snapshot, IReadOnlyList<Candidate> ordered, int longest, long start, CancellationToken cancellationToken)
+    {
+        var list = ordered as List<Candidate> ?? [.. ordered];
         Command? best = null;
-        int low = 1, high = pool.Count;
+        int low = 1, high = Math.Min(longest, list.Count);
         while (low <= high)
         {
-            if (Expired(deadline, options.MultiNodeTimeout))
+            if (Simulations >= options.MultiNodeMaxSimulations || Expired(start, options.MultiNodeTimeout))
             {
                 TimedOut = true;
                 return best;
             }
 
             var mid = (low + high) / 2;
-            var command = Compute(snapshot, pool.GetRange(0, mid), DisruptionMethods.MultiNodeConsolidation, cancellationToken).Command;
+            var command = Compute(snapshot, list.GetRange(0, mid), DisruptionMethods.MultiNodeConsolidation, cancellationToken).Command;
             if (command is not null)
             {
                 best = command;
@@ -147,36 +234,6 @@ public sealed class Consolidator(Scheduler scheduler, TimeProvider time, Disrupt
             else
             {
                 high = mid - 1;
-            }
-        }
-
-        if (options.MultiNodeSearch == MultiNodeSearch.PrefixBinarySearch)
-        {
-            return best;
-        }
-
-        // Ours: keep adding candidates past the prefix while the set still consolidates and saves more.
-        var set = best is null ? new List<Candidate>() : [.. best.Candidates];
-        var inSet = new HashSet<string>(set.Select(c => c.Name), StringComparer.Ordinal);
-        foreach (var c in pool)
-        {
-            if (inSet.Contains(c.Name))
-            {
-                continue;
-            }
-
-            if (Expired(deadline, options.MultiNodeTimeout))
-            {
-                TimedOut = true;
-                break;
-            }
-
-            var command = Compute(snapshot, [.. set, c], DisruptionMethods.MultiNodeConsolidation, cancellationToken).Command;
-            if (command is not null && (best is null || command.Savings > best.Savings))
-            {
-                best = command;
-                set.Add(c);
-                inSet.Add(c.Name);
             }
         }
 
@@ -228,12 +285,15 @@ public sealed class Consolidator(Scheduler scheduler, TimeProvider time, Disrupt
     /// Whether <paramref name="candidates"/> can go together: every pod they carry fits the remaining nodes plus at most
     /// one new NodeClaim, and that NodeClaim (if any) is cheaper than they are.
     /// </summary>
-    public ConsolidationOutcome Compute(ClusterSnapshot snapshot, IReadOnlyList<Candidate> candidates, string method, CancellationToken cancellationToken)
+    public ConsolidationOutcome Compute(ClusterSnapshot snapshot, IReadOnlyList<Candidate> candidates, string method, CancellationToken cancellationToken) =>
+        Evaluate(snapshot, candidates, method, cancellationToken, out _);
+
+    private ConsolidationOutcome Evaluate(ClusterSnapshot snapshot, IReadOnlyList<Candidate> candidates, string method, CancellationToken cancellationToken, out SchedulingResult result)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(candidates);
         var reason = candidates.All(c => c.ReschedulablePods.Count == 0) ? DisruptionReason.Empty : DisruptionReason.Underutilized;
-        var result = Simulate(snapshot, candidates, maxNewNodeClaims: 1, cancellationToken);
+        result = Simulate(snapshot, candidates, maxNewNodeClaims: 1, cancellationToken);
         if (result.PodErrors.Count > 0)
         {
             var error = result.PodErrors[0];
@@ -263,16 +323,22 @@ public sealed class Consolidator(Scheduler scheduler, TimeProvider time, Disrupt
         return Balanced(snapshot, command) is { } rejected ? new ConsolidationOutcome(null, rejected) : new ConsolidationOutcome(command, null);
     }
 
-    /// <summary>Rescheduling <paramref name="candidates"/>' pods onto everything else (plus new NodeClaims, up to <paramref name="maxNewNodeClaims"/>).</summary>
+    /// <summary>
+    /// Rescheduling <paramref name="candidates"/>' pods, together with the snapshot's pending pods and the pods of nodes
+    /// being deleted, onto everything else (plus new NodeClaims, up to <paramref name="maxNewNodeClaims"/>). Only the
+    /// candidates' pods are reported in <see cref="SchedulingResult.PodErrors"/>: a pending pod that fits nowhere anyway
+    /// does not block consolidation, but one that fits takes its room first.
+    /// </summary>
     public SchedulingResult Simulate(ClusterSnapshot snapshot, IReadOnlyCollection<Candidate> candidates, int? maxNewNodeClaims, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(candidates);
         Simulations++;
         var gone = new HashSet<string>(candidates.SelectMany(c => new[] { c.NodeName, c.Name }), StringComparer.Ordinal);
-        return scheduler.Solve(new SchedulingInput
+        var moving = candidates.SelectMany(c => c.ReschedulablePods).ToList();
+        var result = scheduler.Solve(new SchedulingInput
         {
-            Pods = [.. candidates.SelectMany(c => c.ReschedulablePods)],
+            Pods = [.. moving, .. snapshot.PendingPods],
             NodePools = snapshot.SchedulingNodePools,
             ExistingNodes = [.. snapshot.ExistingNodes.Where(n => !gone.Contains(n.Name))],
             BoundPods = [.. snapshot.BoundPods.Where(b => !gone.Contains(b.NodeName))],
@@ -281,6 +347,20 @@ public sealed class Consolidator(Scheduler scheduler, TimeProvider time, Disrupt
             NamespaceLabels = snapshot.NamespaceLabels,
             Options = new SchedulingOptions { MaxNewNodeClaims = maxNewNodeClaims, WellKnownLabels = snapshot.WellKnownLabels, ImprovementBudget = TimeSpan.Zero },
         }, cancellationToken);
+        if (snapshot.PendingPods.Count == 0 || result.PodErrors.Count == 0)
+        {
+            return result;
+        }
+
+        var mine = new HashSet<V1Pod>(moving, ReferenceEqualityComparer.Instance);
+        return new SchedulingResult
+        {
+            NewNodeClaims = result.NewNodeClaims,
+            ExistingNodes = result.ExistingNodes,
+            PodErrors = [.. result.PodErrors.Where(e => mine.Contains(e.Pod))],
+            GreedyPrice = result.GreedyPrice,
+            Phases = result.Phases,
+        };
     }
 
     /// <summary>

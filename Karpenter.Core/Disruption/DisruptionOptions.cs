@@ -9,10 +9,10 @@ public enum MultiNodeSearch
     PrefixBinarySearch,
 
     /// <summary>
-    /// Ours: the same binary search over every candidate (no cap), then a greedy pass that adds each further candidate
-    /// the set can still absorb, within the time budget.
+    /// Ours: a packing model chooses which candidates to delete among all of them (<see cref="PackingSearch"/>), the real
+    /// scheduler verifies the set; upstream's search only when the model finds nothing to delete.
     /// </summary>
-    PrefixThenGreedy,
+    Packing,
 }
 
 /// <summary>Disruption settings (upstream's constants; <c>FEATURE_GATES=SpotToSpotConsolidation</c>).</summary>
@@ -39,7 +39,13 @@ public sealed class DisruptionOptions
     /// <summary>Single-node spot-to-spot needs at least this many cheaper spot types and sends only that many (upstream: 15).</summary>
     public int MinInstanceTypesForSpotToSpot { get; set; } = 15;
 
-    public MultiNodeSearch MultiNodeSearch { get; set; } = MultiNodeSearch.PrefixThenGreedy;
+    public MultiNodeSearch MultiNodeSearch { get; set; } = MultiNodeSearch.Packing;
+
+    /// <summary>
+    /// Multi-node consolidation's deterministic work budget: at most this many scheduling simulations per pass (the
+    /// timeout is only a safety net, so that a decision does not depend on machine load).
+    /// </summary>
+    public int MultiNodeMaxSimulations { get; set; } = 24;
 
     /// <summary>The <c>Balanced</c> policy approves a move when its savings share is at least 1/k of its disruption share (upstream: k = 2).</summary>
     public double BalancedK { get; set; } = 2.0;
@@ -64,6 +70,11 @@ public sealed class DisruptionOptionsValidator : IValidateOptions<DisruptionOpti
         if (options.MinInstanceTypesForSpotToSpot < 1)
         {
             failures.Add($"disruption MinInstanceTypesForSpotToSpot must be at least 1, got {options.MinInstanceTypesForSpotToSpot}");
+        }
+
+        if (options.MultiNodeMaxSimulations < 1)
+        {
+            failures.Add($"disruption MultiNodeMaxSimulations must be at least 1, got {options.MultiNodeMaxSimulations}");
         }
 
         if (!(options.BalancedK > 0))

@@ -65,6 +65,7 @@ public sealed class SnapshotBuilder(ClusterIndexes indexes, InformerFactory info
             SchedulingNodePools = schedulingPools,
             ExistingNodes = state.ExistingNodes(),
             BoundPods = state.BoundPods(),
+            PendingPods = [.. state.PendingPods(), .. state.ReschedulablePods()],
             DaemonSetPods = state.DaemonSetPods(),
             Volumes = state.Volumes(),
             NamespaceLabels = state.NamespaceLabels(),

@@ -194,7 +194,7 @@ public sealed class ConsolidatorTests
         var candidates = Candidates.Build(snapshot, DisruptionClass.Graceful).Candidates;
         _options.MultiNodeSearch = MultiNodeSearch.PrefixBinarySearch;
         Assert.Equal(100, ExpectCommand(Consolidator.MultiNode(snapshot, candidates, CancellationToken.None)).Candidates.Count);
-        _options.MultiNodeSearch = MultiNodeSearch.PrefixThenGreedy;
+        _options.MultiNodeSearch = MultiNodeSearch.Packing;
         Assert.Equal(130, ExpectCommand(Consolidator.MultiNode(snapshot, candidates, CancellationToken.None)).Candidates.Count);
     }
 

@@ -30,6 +30,9 @@ internal sealed class DisruptionFixture
 
     public Dictionary<string, NodePool> Pools { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Pods waiting for capacity (pending, or on nodes being deleted) the snapshot carries.</summary>
+    public List<V1Pod> Pending { get; } = [];
+
     public NodePool AddPool(string name, ConsolidationPolicy policy = ConsolidationPolicy.WhenEmptyOrUnderutilized, string budget = "100%", string consolidateAfter = "0s")
     {
         var pool = new NodePool
@@ -148,6 +151,7 @@ internal sealed class DisruptionFixture
             ExistingNodes = existing,
             BoundPods = [.. nodes.SelectMany(n => n.Pods.Select(p => new BoundPod(p, n.NodeName!)))],
             PodDisruptionBudgets = _pdbs,
+            PendingPods = Pending,
         };
     }
 }

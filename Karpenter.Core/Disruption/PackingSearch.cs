@@ -1,0 +1,283 @@
+using Karpenter.Core.Scheduling;
+
+namespace Karpenter.Core.Disruption;
+
+/// <summary>
+/// Chooses WHICH candidates multi-node consolidation removes, over all of them, with a resources-only packing model of
+/// the cluster: every node's free capacity (allocatable minus requested), pods placed first fit in the order the
+/// <see cref="Scheduler"/> tries existing nodes. Pending pods (and pods of deleting nodes) take their room first. Then
+/// candidates are tried one after another in a removal order; a candidate is removed when its pods, and any pods the
+/// model already moved onto it, fit the nodes left; otherwise its tentative moves are rolled back and it stays as a
+/// target. Several removal orders are tried (fewest-resources-per-dollar first, emptiest first, upstream's cheapest-to-
+/// disrupt first) and the one saving most (then moving fewest pods) is kept. The model ignores scheduling constraints
+/// (selectors, taints, topology, ports, volumes); the caller verifies the chosen set with the real scheduler.
+/// Deterministic: the same snapshot always gives the same set, and its work is bounded by pods × log(nodes) per order.
+/// </summary>
+public static class PackingSearch
+{
+    /// <summary>One removal order's result.</summary>
+    /// <param name="Order">The name of the removal order (for logs and the benchmark).</param>
+    /// <param name="Removed">The candidates removed, in the order they were taken (every prefix is itself feasible in the model).</param>
+    /// <param name="Savings">The hourly price of <paramref name="Removed"/>.</param>
+    /// <param name="PodsMoved">Pods that move (each counted once).</param>
+    public sealed record Plan(string Order, IReadOnlyList<Candidate> Removed, decimal Savings, int PodsMoved);
+
+    /// <summary>
+    /// The best removal set of <paramref name="candidates"/> (already filtered to consolidation candidates), taking at
+    /// most <paramref name="budgets"/>[NodePool] candidates from each NodePool.
+    /// </summary>
+    public static Plan Choose(ClusterSnapshot snapshot, IReadOnlyList<Candidate> candidates, IReadOnlyDictionary<string, int> budgets)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        ArgumentNullException.ThrowIfNull(candidates);
+        ArgumentNullException.ThrowIfNull(budgets);
+        var model = new Model(snapshot, candidates);
+        Plan? best = null;
+        foreach (var (name, order) in Orders(model))
+        {
+            var plan = model.Run(name, order, budgets);
+            if (best is null || plan.Savings > best.Savings || (plan.Savings == best.Savings && plan.PodsMoved < best.PodsMoved))
+            {
+                best = plan;
+            }
+        }
+
+        return best ?? new Plan("none", [], 0, 0);
+    }
+
+    private static IEnumerable<(string Name, List<int> Order)> Orders(Model model)
+    {
+        var all = Enumerable.Range(0, model.Candidates.Count).ToList();
+
+        // Least moving (dominant) share of the cluster's free room per dollar saved first.
+        yield return ("resources-per-dollar", [.. all.OrderBy(i => model.Share[i] / (double)Math.Max(model.Candidates[i].Price, 0.0001m)).ThenBy(i => model.Candidates[i].Name, StringComparer.Ordinal)]);
+
+        // Emptiest node first (its moving requests over its allocatable), the dearer first among equals.
+        yield return ("emptiest", [.. all.OrderBy(i => model.Utilization[i]).ThenByDescending(i => model.Candidates[i].Price).ThenBy(i => model.Candidates[i].Name, StringComparer.Ordinal)]);
+
+        // Upstream's order: cheapest to disrupt first.
+        yield return ("disruption-cost", [.. all.OrderBy(i => model.Candidates[i].DisruptionCost).ThenByDescending(i => model.Candidates[i].Price).ThenBy(i => model.Candidates[i].Name, StringComparer.Ordinal)]);
+    }
+
+    /// <summary>The packing model: nodes in the scheduler's order with their free room in a max-tree for first fit.</summary>
+    private sealed class Model
+    {
+        private readonly Resources[] _initialFree;
+        private readonly int[] _nodeOf;
+        private readonly List<Resources>[] _moving;
+        private readonly List<Resources> _pending;
+
+        public Model(ClusterSnapshot snapshot, IReadOnlyList<Candidate> candidates)
+        {
+            Candidates = candidates;
+            var nodes = snapshot.ExistingNodes;
+            var index = new Dictionary<string, int>(StringComparer.Ordinal);
+            _initialFree = new Resources[nodes.Count];
+            for (var i = 0; i < nodes.Count; i++)
+            {
+                index.TryAdd(nodes[i].Name, i);
+                _initialFree[i] = Clamp(nodes[i].Allocatable - nodes[i].Requested);
+            }
+
+            var totalFree = _initialFree.Aggregate(default(Resources), (sum, r) => sum + r);
+            _nodeOf = new int[candidates.Count];
+            _moving = new List<Resources>[candidates.Count];
+            Share = new double[candidates.Count];
+            Utilization = new double[candidates.Count];
+            for (var c = 0; c < candidates.Count; c++)
+            {
+                _nodeOf[c] = index.TryGetValue(candidates[c].NodeName, out var n) ? n : index.GetValueOrDefault(candidates[c].Name, -1);
+                _moving[c] = [.. candidates[c].ReschedulablePods.Select(p => PodResources.Requests(p)).OrderByDescending(r => r.CpuMilli).ThenByDescending(r => r.Memory)];
+                var moving = _moving[c].Aggregate(default(Resources), (sum, r) => sum + r);
+                Share[c] = Dominant(moving, totalFree);
+                Utilization[c] = _nodeOf[c] >= 0 ? Dominant(moving, nodes[_nodeOf[c]].Allocatable) : 1.0;
+            }
+
+            _pending = [.. snapshot.PendingPods.Select(p => PodResources.Requests(p)).OrderByDescending(r => r.CpuMilli).ThenByDescending(r => r.Memory)];
+        }
+
+        public IReadOnlyList<Candidate> Candidates { get; }
+
+        /// <summary>Each candidate's moving requests as a dominant share of the cluster's free room.</summary>
+        public double[] Share { get; }
+
+        /// <summary>Each candidate's moving requests as a dominant share of its own allocatable.</summary>
+        public double[] Utilization { get; }
+
+        public Plan Run(string name, List<int> order, IReadOnlyDictionary<string, int> budgets)
+        {
+            var tree = new FreeTree(_initialFree);
+            var received = new Dictionary<int, List<Resources>>();
+            foreach (var r in _pending)
+            {
+                // A pending pod that fits nowhere needs new capacity anyway; one that fits takes its room first (and
+                // moves with it when that node is removed).
+                if (tree.FindFirst(r) is var at and >= 0)
+                {
+                    tree.Set(at, tree.Free(at) - r);
+                    Receive(received, at, r);
+                }
+            }
+
+            var left = new Dictionary<string, int>(budgets, StringComparer.Ordinal);
+            var removed = new List<Candidate>();
+            decimal savings = 0;
+            var moved = 0;
+            var placements = new List<(int Node, Resources Requests)>();
+            foreach (var c in order)
+            {
+                var candidate = Candidates[c];
+                var node = _nodeOf[c];
+                if (node < 0 || left.GetValueOrDefault(candidate.NodePoolName) <= 0)
+                {
+                    continue;
+                }
+
+                var own = tree.Free(node);
+                tree.Set(node, default);
+                placements.Clear();
+                var pods = received.TryGetValue(node, out var extra) ? [.. _moving[c], .. extra] : _moving[c];
+                var fits = true;
+                foreach (var r in pods)
+                {
+                    var at = tree.FindFirst(r);
+                    if (at < 0)
+                    {
+                        fits = false;
+                        break;
+                    }
+
+                    tree.Set(at, tree.Free(at) - r);
+                    placements.Add((at, r));
+                }
+
+                if (!fits)
+                {
+                    foreach (var (at, r) in placements)
+                    {
+                        tree.Set(at, tree.Free(at) + r);
+                    }
+
+                    tree.Set(node, own);
+                    continue;
+                }
+
+                foreach (var (at, r) in placements)
+                {
+                    Receive(received, at, r);
+                }
+
+                received.Remove(node);
+                left[candidate.NodePoolName] = left.GetValueOrDefault(candidate.NodePoolName) - 1;
+                removed.Add(candidate);
+                savings += candidate.Price;
+                moved += _moving[c].Count;
+            }
+
+            return new Plan(name, removed, savings, moved);
+        }
+
+        private static void Receive(Dictionary<int, List<Resources>> received, int node, Resources r)
+        {
+            if (!received.TryGetValue(node, out var list))
+            {
+                received[node] = list = [];
+            }
+
+            list.Add(r);
+        }
+
+        private static double Dominant(Resources moving, Resources of) =>
+            Math.Max(Math.Max(Ratio(moving.CpuMilli, of.CpuMilli), Ratio(moving.Memory, of.Memory)), Ratio(moving.Pods, of.Pods));
+
+        private static double Ratio(long part, long whole) => part <= 0 ? 0 : whole <= 0 ? double.PositiveInfinity : (double)part / whole;
+
+        private static Resources Clamp(Resources r) => r.AnyNegative ? Resources.Max(r, default) : r;
+    }
+
+    /// <summary>
+    /// Free room per node, with a segment tree of the component-wise maxima of cpu, memory and pod slots so that the
+    /// first node (in the scheduler's order) with room for a request is found in about log(nodes) steps.
+    /// </summary>
+    private sealed class FreeTree
+    {
+        private readonly Resources[] _free;
+        private readonly long[] _cpu;
+        private readonly long[] _memory;
+        private readonly long[] _pods;
+        private readonly int _size;
+
+        public FreeTree(Resources[] free)
+        {
+            _free = (Resources[])free.Clone();
+            _size = 1;
+            while (_size < Math.Max(1, free.Length))
+            {
+                _size <<= 1;
+            }
+
+            _cpu = new long[2 * _size];
+            _memory = new long[2 * _size];
+            _pods = new long[2 * _size];
+            Array.Fill(_cpu, -1);
+            Array.Fill(_memory, -1);
+            Array.Fill(_pods, -1);
+            for (var i = 0; i < free.Length; i++)
+            {
+                Leaf(i);
+            }
+
+            for (var i = _size - 1; i >= 1; i--)
+            {
+                Pull(i);
+            }
+        }
+
+        public Resources Free(int i) => _free[i];
+
+        public void Set(int i, Resources free)
+        {
+            _free[i] = free;
+            Leaf(i);
+            for (var p = (i + _size) >> 1; p >= 1; p >>= 1)
+            {
+                Pull(p);
+            }
+        }
+
+        /// <summary>The first node whose free room holds <paramref name="r"/>, or -1.</summary>
+        public int FindFirst(Resources r) => Find(1, r);
+
+        private int Find(int p, Resources r)
+        {
+            if (_cpu[p] < r.CpuMilli || _memory[p] < r.Memory || _pods[p] < r.Pods)
+            {
+                return -1;
+            }
+
+            if (p >= _size)
+            {
+                var i = p - _size;
+                return r.FitsIn(_free[i]) ? i : -1;
+            }
+
+            var left = Find(2 * p, r);
+            return left >= 0 ? left : Find((2 * p) + 1, r);
+        }
+
+        private void Leaf(int i)
+        {
+            var p = i + _size;
+            _cpu[p] = _free[i].CpuMilli;
+            _memory[p] = _free[i].Memory;
+            _pods[p] = _free[i].Pods;
+        }
+
+        private void Pull(int p)
+        {
+            _cpu[p] = Math.Max(_cpu[2 * p], _cpu[(2 * p) + 1]);
+            _memory[p] = Math.Max(_memory[2 * p], _memory[(2 * p) + 1]);
+            _pods[p] = Math.Max(_pods[2 * p], _pods[(2 * p) + 1]);
+        }
+    }
+}
