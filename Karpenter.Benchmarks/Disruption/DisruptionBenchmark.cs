@@ -54,6 +54,7 @@ internal static class DisruptionBenchmark
         var fill = double.Parse(Option(args, "--fill", "0.35"), CultureInfo.InvariantCulture);
         var cap = TimeSpan.FromSeconds(double.Parse(Option(args, "--cap-seconds", "120"), CultureInfo.InvariantCulture));
         var json = args.Contains("--json");
+        Trace = args.Contains("--trace");
         var chosen = Option(args, "--policies", string.Join(',', policies)).Split(',').Select(p => Enum.Parse<ConsolidationPolicyKind>(p, ignoreCase: true)).ToList();
         var catalog = realistic ? RealisticCatalog() : null;
         var label = catalog is null
@@ -88,6 +89,9 @@ internal static class DisruptionBenchmark
 
         return Task.FromResult(0);
     }
+
+    /// <summary>Prints every command decided to stderr (--trace).</summary>
+    private static bool Trace { get; set; }
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
 
@@ -221,6 +225,11 @@ internal static class DisruptionBenchmark
 
             removed += command.Candidates.Count;
             moved += command.PodsMoved;
+            if (Trace)
+            {
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  {policy} pass {passes}: {command.Method} {command.Decision} {command.Candidates.Count} node(s), {command.PriceBefore:0.###}/h -> {command.PriceAfter:0.###}/h, {command.PodsMoved} pods, {watch.Elapsed.TotalMilliseconds:0} ms, {consolidator.Simulations} sims, last plan {consolidator.LastPlan?.Order}:{consolidator.LastPlan?.Removed.Count}"));
+            }
         }
 
         return new Result(count, policy.ToString().ToLowerInvariant(), passes, removed, created, moved, before, nodes.Sum(n => n.Price), bound, decide.TotalMilliseconds, simulations, capped);

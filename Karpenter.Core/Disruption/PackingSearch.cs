@@ -18,9 +18,13 @@ public static class PackingSearch
     /// <summary>One removal order's result.</summary>
     /// <param name="Order">The name of the removal order (for logs and the benchmark).</param>
     /// <param name="Removed">The candidates removed, in the order they were taken (every prefix is itself feasible in the model).</param>
-    /// <param name="Savings">The hourly price of <paramref name="Removed"/>.</param>
     /// <param name="PodsMoved">Pods that move (each counted once).</param>
-    public sealed record Plan(string Order, IReadOnlyList<Candidate> Removed, decimal Savings, int PodsMoved);
+    /// <param name="Savings">The hourly price of <paramref name="Removed"/>, less the replacement's.</param>
+    public sealed record Plan(string Order, IReadOnlyList<Candidate> Removed, decimal Savings, int PodsMoved)
+    {
+        /// <summary>The model's price of the one new node the set needs, or null when it is a pure delete.</summary>
+        public decimal? ReplacementPrice { get; init; }
+    }
 
     /// <summary>
     /// The best removal set of <paramref name="candidates"/> (already filtered to consolidation candidates), taking at
@@ -32,17 +36,29 @@ public static class PackingSearch
         ArgumentNullException.ThrowIfNull(candidates);
         ArgumentNullException.ThrowIfNull(budgets);
         var model = new Model(snapshot, candidates);
+        var orders = Orders(model).ToList();
         Plan? best = null;
-        foreach (var (name, order) in Orders(model))
+
+        // Deleting is tried first; one new node only when no order can delete anything (a replacement moves more pods
+        // for less, and the next pass sees the cluster the deletions left).
+        foreach (var replace in new[] { false, true })
         {
-            var plan = model.Run(name, order, budgets);
-            if (best is null || plan.Savings > best.Savings || (plan.Savings == best.Savings && plan.PodsMoved < best.PodsMoved))
+            foreach (var (name, order) in orders)
             {
-                best = plan;
+                var plan = model.Run(name, order, budgets, replace);
+                if (plan.Removed.Count > 0 && (best is null || plan.Savings > best.Savings || (plan.Savings == best.Savings && plan.PodsMoved < best.PodsMoved)))
+                {
+                    best = plan;
+                }
+            }
+
+            if (best is not null)
+            {
+                return best;
             }
         }
 
-        return best ?? new Plan("none", [], 0, 0);
+        return new Plan("none", [], 0, 0);
     }
 
     private static IEnumerable<(string Name, List<int> Order)> Orders(Model model)
@@ -94,7 +110,18 @@ public static class PackingSearch
             }
 
             _pending = [.. snapshot.PendingPods.Select(p => PodResources.Requests(p)).OrderByDescending(r => r.CpuMilli).ThenByDescending(r => r.Memory)];
+
+            // What a replacement could be: every type the NodePools launch, cheapest first, at its cheapest available offering.
+            _types = [.. snapshot.SchedulingNodePools.SelectMany(p => p.InstanceTypes)
+                .Select(t => (t.Allocatable, Price: t.Offerings.Where(o => o.Available).Select(o => o.Price).DefaultIfEmpty(decimal.MaxValue).Min()))
+                .Where(t => t.Price != decimal.MaxValue)
+                .OrderBy(t => t.Price)];
+            _largest = _types.Count == 0 ? default : _types.MaxBy(t => (t.Allocatable.CpuMilli, t.Allocatable.Memory)).Allocatable;
         }
+
+        private readonly List<(Resources Allocatable, decimal Price)> _types;
+
+        private readonly Resources _largest;
 
         public IReadOnlyList<Candidate> Candidates { get; }
 
@@ -104,9 +131,27 @@ public static class PackingSearch
         /// <summary>Each candidate's moving requests as a dominant share of its own allocatable.</summary>
         public double[] Utilization { get; }
 
-        public Plan Run(string name, List<int> order, IReadOnlyDictionary<string, int> budgets)
+        public Plan Run(string name, List<int> order, IReadOnlyDictionary<string, int> budgets, bool replace)
         {
-            var tree = new FreeTree(_initialFree);
+            // Pods go first to the nodes least likely to be removed: nodes that are not candidates, then candidates from
+            // the last to be tried to the first (the real scheduler verifies the final set whatever order it tries).
+            var rank = new int[_initialFree.Length];
+            for (var k = 0; k < order.Count; k++)
+            {
+                if (_nodeOf[order[k]] >= 0)
+                {
+                    rank[_nodeOf[order[k]]] = order.Count - k;
+                }
+            }
+
+            var nodeAt = Enumerable.Range(0, rank.Length).OrderBy(n => rank[n]).ThenBy(n => n).ToArray();
+            var posOf = new int[nodeAt.Length];
+            for (var p = 0; p < nodeAt.Length; p++)
+            {
+                posOf[nodeAt[p]] = p;
+            }
+
+            var tree = new FreeTree([.. nodeAt.Select(n => _initialFree[n])]);
             var received = new Dictionary<int, List<Resources>>();
             foreach (var r in _pending)
             {
@@ -123,58 +168,117 @@ public static class PackingSearch
             var removed = new List<Candidate>();
             decimal savings = 0;
             var moved = 0;
-            var placements = new List<(int Node, Resources Requests)>();
-            foreach (var c in order)
+            var taken = new bool[Candidates.Count];
+
+            // Phase 1: delete, every pod onto the nodes left. Phase 2: also one new node (the largest type the NodePools
+            // offer), kept only for the prefix of its candidates that saves most once the new node's price is paid.
+            var bin = new Bin(_largest);
+            var phase2 = new List<(int Candidate, Resources Content)>();
+            for (var phase = 1; phase <= 2; phase++)
             {
-                var candidate = Candidates[c];
-                var node = _nodeOf[c];
-                if (node < 0 || left.GetValueOrDefault(candidate.NodePoolName) <= 0)
+                if (phase == 2 && (!replace || _largest.IsZero))
                 {
-                    continue;
+                    break;
                 }
 
-                var own = tree.Free(node);
-                tree.Set(node, default);
-                placements.Clear();
-                var pods = received.TryGetValue(node, out var extra) ? [.. _moving[c], .. extra] : _moving[c];
-                var fits = true;
-                foreach (var r in pods)
+                foreach (var c in order)
                 {
-                    var at = tree.FindFirst(r);
-                    if (at < 0)
+                    var candidate = Candidates[c];
+                    if (taken[c] || _nodeOf[c] < 0 || left.GetValueOrDefault(candidate.NodePoolName) <= 0)
                     {
-                        fits = false;
-                        break;
+                        continue;
                     }
 
-                    tree.Set(at, tree.Free(at) - r);
-                    placements.Add((at, r));
-                }
+                    var pos = posOf[_nodeOf[c]];
+                    if (!TryRemove(tree, pos, received.TryGetValue(pos, out var extra) ? [.. _moving[c], .. extra] : _moving[c], phase == 2 ? bin : null, out var placements))
+                    {
+                        continue;
+                    }
 
-                if (!fits)
-                {
                     foreach (var (at, r) in placements)
                     {
-                        tree.Set(at, tree.Free(at) + r);
+                        Receive(received, at, r);
                     }
 
-                    tree.Set(node, own);
-                    continue;
+                    received.Remove(pos);
+                    taken[c] = true;
+                    left[candidate.NodePoolName] = left.GetValueOrDefault(candidate.NodePoolName) - 1;
+                    if (phase == 1)
+                    {
+                        removed.Add(candidate);
+                        savings += candidate.Price;
+                        moved += _moving[c].Count;
+                    }
+                    else
+                    {
+                        phase2.Add((c, bin.Content));
+                    }
                 }
+            }
 
-                foreach (var (at, r) in placements)
+            // The phase-2 prefix worth a new node.
+            decimal bestGain = 0, gain = 0, replacement = 0;
+            var bestK = 0;
+            for (var k = 0; k < phase2.Count; k++)
+            {
+                gain += Candidates[phase2[k].Candidate].Price;
+                if (CheapestFor(phase2[k].Content) is { } price && gain - price > bestGain)
                 {
-                    Receive(received, at, r);
+                    (bestGain, bestK, replacement) = (gain - price, k + 1, price);
                 }
+            }
 
-                received.Remove(node);
-                left[candidate.NodePoolName] = left.GetValueOrDefault(candidate.NodePoolName) - 1;
-                removed.Add(candidate);
-                savings += candidate.Price;
+            foreach (var (c, _) in phase2.Take(bestK))
+            {
+                removed.Add(Candidates[c]);
                 moved += _moving[c].Count;
             }
 
-            return new Plan(name, removed, savings, moved);
+            return new Plan(name, removed, savings + bestGain, moved) { ReplacementPrice = bestK > 0 ? replacement : null };
+        }
+
+        /// <summary>Moves the pods of the node at <paramref name="pos"/> to the others (and the new node); rolls back on failure.</summary>
+        private static bool TryRemove(FreeTree tree, int pos, List<Resources> pods, Bin? bin, out List<(int At, Resources Requests)> placements)
+        {
+            placements = [];
+            var own = tree.Free(pos);
+            tree.Set(pos, default);
+            var before = bin?.Content ?? default;
+            foreach (var r in pods)
+            {
+                var at = tree.FindFirst(r);
+                if (at >= 0)
+                {
+                    tree.Set(at, tree.Free(at) - r);
+                    placements.Add((at, r));
+                }
+                else if (bin is null || !bin.TryAdd(r))
+                {
+                    foreach (var (p, undo) in placements)
+                    {
+                        tree.Set(p, tree.Free(p) + undo);
+                    }
+
+                    tree.Set(pos, own);
+                    bin?.Reset(before);
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        private decimal? CheapestFor(Resources content)
+        {
+            foreach (var (allocatable, price) in _types)
+            {
+                if (content.FitsIn(allocatable))
+                {
+                    return price;
+                }
+            }
+
+            return null;
         }
 
         private static void Receive(Dictionary<int, List<Resources>> received, int node, Resources r)
@@ -193,6 +297,25 @@ public static class PackingSearch
         private static double Ratio(long part, long whole) => part <= 0 ? 0 : whole <= 0 ? double.PositiveInfinity : (double)part / whole;
 
         private static Resources Clamp(Resources r) => r.AnyNegative ? Resources.Max(r, default) : r;
+    }
+
+    /// <summary>The one new node phase 2 fills, as the largest type's allocatable.</summary>
+    private sealed class Bin(Resources capacity)
+    {
+        public Resources Content { get; private set; }
+
+        public bool TryAdd(Resources r)
+        {
+            if (!(Content + r).FitsIn(capacity))
+            {
+                return false;
+            }
+
+            Content += r;
+            return true;
+        }
+
+        public void Reset(Resources content) => Content = content;
     }
 
     /// <summary>
