@@ -33,6 +33,9 @@ public sealed class Command
     /// <summary>NodeClaims to launch and wait for before the candidates go (empty for a delete).</summary>
     public IReadOnlyList<PlannedNodeClaim> Replacements { get; init; } = [];
 
+    /// <summary>The scheduling simulation that validated it (where the pods would go), when one was run.</summary>
+    public SchedulingResult? Simulation { get; init; }
+
     public DisruptionDecision Decision => Replacements.Count == 0 ? DisruptionDecision.Delete : DisruptionDecision.Replace;
 
     /// <summary>Hourly price of the candidates.</summary>

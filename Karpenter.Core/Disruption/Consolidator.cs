@@ -303,7 +303,7 @@ public sealed class Consolidator(Scheduler scheduler, TimeProvider time, Disrupt
         Command? command = null;
         if (result.NewNodeClaims.Count == 0)
         {
-            command = new Command { Method = method, Reason = reason, Candidates = candidates };
+            command = new Command { Method = method, Reason = reason, Candidates = candidates, Simulation = result };
         }
         else if (result.NewNodeClaims.Count == 1)
         {
@@ -313,7 +313,7 @@ public sealed class Consolidator(Scheduler scheduler, TimeProvider time, Disrupt
                 return new ConsolidationOutcome(null, why);
             }
 
-            command = new Command { Method = method, Reason = reason, Candidates = candidates, Replacements = [replacement] };
+            command = new Command { Method = method, Reason = reason, Candidates = candidates, Replacements = [replacement], Simulation = result };
         }
         else
         {
