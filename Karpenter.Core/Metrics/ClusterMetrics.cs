@@ -17,7 +17,7 @@ namespace Karpenter.Core.Metrics;
 /// <c>resource_type</c>) and <c>_current_lifetime_seconds</c>; <c>karpenter_cluster_utilization_percent</c>;
 /// per NodePool <c>karpenter_nodepools_usage</c> (its <c>status.resources</c>) and <c>karpenter_nodepools_limit</c>;
 /// per pod <c>karpenter_pods_state</c> (name, namespace, owner, node, nodepool, zone, arch, capacity_type,
-/// instance_type, phase). CPU is reported in cores, every other resource in its base unit, as upstream.
+/// instance_type, phase); and <c>karpenter_build_info</c>. CPU is reported in cores, every other resource in its base unit, as upstream.
 /// </summary>
 public sealed class ClusterMetrics
 {
@@ -57,6 +57,7 @@ public sealed class ClusterMetrics
         meter.CreateObservableGauge("karpenter_cluster_utilization_percent", ClusterUtilization, description: "Utilization of allocatable resources by pod requests");
         meter.CreateObservableGauge("karpenter_nodepools_usage", () => NodePoolResources(p => p.Status?.Resources), description: "The amount of resources that have been provisioned for a nodepool. Labeled by nodepool name and resource type.");
         meter.CreateObservableGauge("karpenter_nodepools_limit", () => NodePoolResources(p => p.Spec?.Limits), description: "Limits specified on the nodepool that restrict the quantity of resources provisioned. Labeled by nodepool name and resource type.");
+        meter.CreateObservableGauge("karpenter_build_info", BuildInfo, description: "A metric with a constant '1' value labeled by version from which karpenter was built.");
         meter.CreateObservableGauge("karpenter_pods_state", PodStates, description: "Pod state is the current state of pods. This metric can be used several ways as it is labeled by the pod name, namespace, owner, node, nodepool name, zone, architecture, capacity type, instance type and pod phase.");
     }
 
@@ -193,6 +194,19 @@ public sealed class ClusterMetrics
                 new("instance_type", Label(Labels.InstanceType)),
                 new("phase", pod.Status?.Phase ?? ""));
         }
+    }
+
+    /// <summary>The entry assembly's informational version (<c>1.2.3+commit</c>), the commit after the <c>+</c>, and the runtime.</summary>
+    private static Measurement<long> BuildInfo()
+    {
+        var informational = (System.Reflection.Assembly.GetEntryAssembly() ?? typeof(ClusterMetrics).Assembly)
+            .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "unknown";
+        var plus = informational.IndexOf('+', StringComparison.Ordinal);
+        return new Measurement<long>(1,
+            new("version", plus < 0 ? informational : informational[..plus]),
+            new("goversion", System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription),
+            new("commit", plus < 0 ? "" : informational[(plus + 1)..]));
     }
 
     private static List<KeyValuePair<string, object?>> NodeLabels(NodeUsage usage)

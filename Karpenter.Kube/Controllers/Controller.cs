@@ -128,6 +128,7 @@ public sealed class Controller
         activity?.SetTag("k8s.object.key", key.ToString());
         activity?.SetTag("reconcile.id", reconcileId);
         var started = _time.GetTimestamp();
+        ReconcileContext.Enter(Name);
         string outcome;
         try
         {

@@ -46,6 +46,28 @@ public sealed class RateLimitingQueue<T>
         _time = time;
         _metrics = metrics;
         _timer = time.CreateTimer(_ => OnTimer(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _metrics?.Track(this, name, InProgressSeconds);
+    }
+
+    /// <summary>
+    /// The seconds spent so far by the items being processed, summed and the longest (client-go's
+    /// <c>unfinished_work_seconds</c> and <c>longest_running_processor_seconds</c>): large values mean stuck workers.
+    /// </summary>
+    public (double Unfinished, double Longest) InProgressSeconds()
+    {
+        lock (_lock)
+        {
+            var now = _time.GetTimestamp();
+            double total = 0, longest = 0;
+            foreach (var started in _startedAt.Values)
+            {
+                var seconds = _time.GetElapsedTime(started, now).TotalSeconds;
+                total += seconds;
+                longest = Math.Max(longest, seconds);
+            }
+
+            return (total, longest);
+        }
     }
 
     /// <summary>The queue's name (the <c>name</c> label of its metrics).</summary>
@@ -249,6 +271,7 @@ public sealed class RateLimitingQueue<T>
         lock (_lock)
         {
             _shuttingDown = true;
+            _metrics?.Untrack(this);
             _waiting.Clear();
             _waitingByTime.Clear();
             _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);

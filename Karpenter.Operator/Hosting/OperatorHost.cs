@@ -2,6 +2,7 @@ using k8s;
 using k8s.Models;
 using Karpenter.Aws;
 using Karpenter.Core;
+using Karpenter.Core.CloudProvider;
 using Karpenter.Core.Provisioning;
 using Karpenter.Entities;
 using Karpenter.Entities.Aws.V1;
@@ -99,6 +100,7 @@ public static class OperatorHost
         Configure(services, settings);
         services.AddKarpenterCore();
         services.AddKarpenterAws(builder.Configuration);
+        MeteredCloudProvider.Decorate(services);
         services.AddKarpenterNodeClass<EC2NodeClass>(nodeClass => nodeClass.GetCondition(ConditionTypes.Ready));
         kube.AddKarpenterAwsControllers()
             .AddKarpenterWebhooks()

@@ -1,4 +1,5 @@
 using Karpenter.Kube.Queue;
+using Karpenter.Tests.Kube.Support;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Karpenter.Tests.Kube.Queue;
@@ -12,6 +13,37 @@ public sealed class RateLimitingQueueTests
     public RateLimitingQueueTests()
     {
         _queue = new RateLimitingQueue<string>("test", RateLimiters.DefaultController<string>(_time), _time);
+    }
+
+    [Fact]
+    public async Task Work_in_progress_is_reported_as_unfinished_and_longest_running_seconds_until_done()
+    {
+        using var meters = new TestMeterFactory();
+        var queue = new RateLimitingQueue<string>("stuck", RateLimiters.DefaultController<string>(_time), _time, new WorkQueueMetrics(meters));
+        using var unfinished = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<double>(meters, WorkQueueMetrics.MeterName, "workqueue_unfinished_work_seconds");
+        using var longest = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<double>(meters, WorkQueueMetrics.MeterName, "workqueue_longest_running_processor_seconds");
+        queue.Add("a");
+        queue.Add("b");
+        var a = (await queue.GetAsync(CancellationToken.None)).Item;
+        _time.Advance(TimeSpan.FromSeconds(30));
+        var b = (await queue.GetAsync(CancellationToken.None)).Item;
+        _time.Advance(TimeSpan.FromSeconds(10));
+
+        unfinished.RecordObservableInstruments();
+        longest.RecordObservableInstruments();
+        Assert.Equal(50, unfinished.LastMeasurement!.Value, 6);
+        Assert.Equal(40, longest.LastMeasurement!.Value, 6);
+        Assert.Equal("stuck", longest.LastMeasurement.Tags["name"]);
+
+        queue.Done(a);
+        queue.Done(b);
+        unfinished.RecordObservableInstruments();
+        Assert.Equal(0, unfinished.LastMeasurement!.Value);
+
+        queue.ShutDown();
+        unfinished.Clear();
+        unfinished.RecordObservableInstruments();
+        Assert.Empty(unfinished.GetMeasurementSnapshot());
     }
 
     [Fact]

@@ -9,6 +9,7 @@ internal sealed class TestMeterFactory : IMeterFactory
 
     public Meter Create(MeterOptions options)
     {
+        options.Scope = this;
         var meter = new Meter(options);
         lock (_meters)
         {
