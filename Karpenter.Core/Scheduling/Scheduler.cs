@@ -26,7 +26,32 @@ public sealed class Scheduler(TimeProvider timeProvider)
     public SchedulingResult Solve(SchedulingInput input, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return new Solver(input, timeProvider, cancellationToken).Run();
+        var options = input.Options;
+        var plain = new Solver(input, timeProvider, cancellationToken, hinted: false).Run();
+        if (!options.LpGuidedPacking || options.MaxNewNodeClaims is not null || input.Pods.Count > options.LpGuidedMaxPods || cancellationToken.IsCancellationRequested)
+        {
+            return plain;
+        }
+
+        // Two deterministic strategies, the cheaper plan kept: the LP-guided packing wins on mixes of memory- and
+        // CPU-heavy pods, plain best fit where small nodes must be filled tightly.
+        var guided = new Solver(input, timeProvider, cancellationToken, hinted: true).Run();
+        var phases = new Dictionary<string, double>(plain.Phases, StringComparer.Ordinal);
+        foreach (var (phase, ms) in guided.Phases)
+        {
+            phases["guided " + phase] = ms;
+        }
+
+        var best = guided.PodErrors.Count < plain.PodErrors.Count || (guided.PodErrors.Count == plain.PodErrors.Count && guided.Price < plain.Price) ? guided : plain;
+        return new SchedulingResult
+        {
+            NewNodeClaims = best.NewNodeClaims,
+            ExistingNodes = best.ExistingNodes,
+            PodErrors = best.PodErrors,
+            GreedyPrice = plain.GreedyPrice,
+            Phases = phases,
+            LpGuided = ReferenceEquals(best, guided),
+        };
     }
 
     /// <summary>Label keys every cloud provider defines on its nodes (a NodeClaim may leave them undefined).</summary>
@@ -66,8 +91,11 @@ internal sealed partial class Solver
     private int _newClaims;
     private bool _groupsFrozen;
 
-    public Solver(SchedulingInput input, TimeProvider time, CancellationToken cancellation)
+    private readonly bool _hinted;
+
+    public Solver(SchedulingInput input, TimeProvider time, CancellationToken cancellation, bool hinted = false)
     {
+        _hinted = hinted;
         _input = input;
         _options = input.Options;
         _time = time;
@@ -93,6 +121,12 @@ internal sealed partial class Solver
         var errors = new List<PodSchedulingError>();
         var pods = Prepare(errors);
         Lap("prepare", ref start);
+
+        if (_hinted)
+        {
+            AssignTypeHints(pods);
+            Lap("hints", ref start);
+        }
 
         var failed = Schedule(pods);
         Lap("greedy", ref start);
@@ -481,6 +515,8 @@ internal sealed partial class Solver
         Bin? bestFit = null;
         var bestFitPlan = new Plan();
         var bestScore = double.MaxValue;
+        Bin? bestOther = null;
+        var bestOtherPlan = new Plan();
         var visited = 0;
         var fits = 0;
         foreach (var id in _slack.WithRoomFor(r))
@@ -491,8 +527,20 @@ internal sealed partial class Solver
             }
 
             var bin = _bins[id];
-            if (CanAdd(bin, pod, plan) is not null)
+            var takes = bin.TakesHint(pod);
+            if ((!takes && (bestFit is not null || bestOther is not null)) || CanAdd(bin, pod, plan) is not null)
             {
+                continue;
+            }
+
+            if (!takes)
+            {
+                if (plan.Delta == 0)
+                {
+                    bestOther = bin;
+                    bestOtherPlan.CopyFrom(plan);
+                }
+
                 continue;
             }
 
@@ -508,7 +556,7 @@ internal sealed partial class Solver
                     bestFitPlan.CopyFrom(plan);
                 }
             }
-            else if (plan.Delta < bestDelta)
+            else if (plan.Delta < bestDelta && (pod.Hint < 0 || bin.Hint < 0))
             {
                 (bestDelta, bestUpgrade) = (plan.Delta, bin);
                 bestUpgradePlan.CopyFrom(plan);
@@ -521,10 +569,17 @@ internal sealed partial class Solver
             return true;
         }
 
+        if (bestOther is not null)
+        {
+            // No NodeClaim of the pod's hinted type has room: the tightest of another type takes it for free.
+            Commit(bestOther, pod, bestOtherPlan);
+            return true;
+        }
+
         // 3. Growing a planned NodeClaim onto a larger instance type: a recent one, or one of those with the most room.
         foreach (var bin in _recent.Concat(_slack.Roomiest(RecentClaims).Select(id => _bins[id])))
         {
-            if (CanAdd(bin, pod, plan) is null && plan.Delta < bestDelta)
+            if ((pod.Hint < 0 || bin.Hint < 0) && CanAdd(bin, pod, plan) is null && plan.Delta < bestDelta)
             {
                 (bestDelta, bestUpgrade) = (plan.Delta, bin);
                 bestUpgradePlan.CopyFrom(plan);
@@ -565,8 +620,19 @@ internal sealed partial class Solver
             Commit(bin, pod, newPlan);
             if (!pod.Shape.OpensNode && newPlan.Mask is { } mask)
             {
-                // Sized for the type that holds such pods most cheaply; shrunk to what it gets once packing ends.
-                bin.Target = chosen.EfficientTarget(bin.ReqId, mask, pod.Requests, bin.Cur);
+                // Sized for the type the LP gives the pod, or else the type that holds such pods most cheaply;
+                // shrunk to what it gets once packing ends.
+                var hint = pod.HintTemplate == chosen ? pod.Hint : -1;
+                if (hint >= 0 && (mask[hint >> 6] & (1UL << (hint & 63))) != 0 && bin.Used.FitsIn(chosen.Avail[hint]))
+                {
+                    bin.Hint = hint;
+                    bin.Target = hint != bin.Cur && !chosen.Avail[hint].FitsIn(chosen.Avail[bin.Cur]) ? hint : -1;
+                }
+                else
+                {
+                    bin.Target = chosen.EfficientTarget(bin.ReqId, mask, pod.Requests, bin.Cur);
+                }
+
                 UpdateTree(bin);
             }
 

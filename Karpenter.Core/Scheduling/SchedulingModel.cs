@@ -131,6 +131,19 @@ public sealed class SchedulingOptions
     /// </summary>
     public int ImprovementEffort { get; init; } = 24;
 
+    /// <summary>
+    /// Also try a packing guided by the batch's fractional covering LP: each pod is hinted the instance type the LP gives
+    /// it, and NodeClaims are sized for and filled first with pods of one hinted type. Off when
+    /// <see cref="MaxNewNodeClaims"/> is set (consolidation's simulations).
+    /// </summary>
+    public bool LpGuidedPacking { get; init; } = true;
+
+    /// <summary>
+    /// Batches of at most this many pods are solved twice, with and without <see cref="LpGuidedPacking"/>, and the
+    /// cheaper plan kept; larger batches are solved once, without it (the second solve would double their time).
+    /// </summary>
+    public int LpGuidedMaxPods { get; init; } = 5000;
+
     /// <summary>Label keys a NodeClaim may leave undefined because instance types or offerings define them.</summary>
     public IReadOnlySet<string>? WellKnownLabels { get; init; }
 }
@@ -199,8 +212,11 @@ public sealed class SchedulingResult
 
     public required IReadOnlyList<PodSchedulingError> PodErrors { get; init; }
 
-    /// <summary>Hourly price of the greedy packing before the improvement step.</summary>
+    /// <summary>Hourly price of the plain greedy packing before the improvement step (the plan never costs more).</summary>
     public decimal GreedyPrice { get; init; }
+
+    /// <summary>True when the plan is the LP-guided one (<see cref="SchedulingOptions.LpGuidedPacking"/>).</summary>
+    public bool LpGuided { get; init; }
 
     public decimal Price => NewNodeClaims.Sum(c => c.Price);
 

@@ -28,9 +28,14 @@ internal sealed partial class Solver
         // From here on a NodeClaim costs what its cheapest fitting type costs: the room reserved while packing is gone.
         foreach (var bin in _bins)
         {
-            if (!bin.Existing && bin.Target >= 0)
+            if (!bin.Existing && bin.Pods.Count > 0)
             {
                 bin.Target = -1;
+                if (bin.Template!.Cheapest(bin.Mask, bin.Used, 0) is var cheapest and >= 0)
+                {
+                    bin.Cur = cheapest;
+                }
+
                 UpdateTree(bin);
             }
         }

@@ -18,6 +18,11 @@ internal sealed class PodState(V1Pod pod, Resources requests, PodConstraints con
 
     public Bin? Bin { get; set; }
 
+    /// <summary>The instance type (index in <see cref="HintTemplate"/>) the LP-guided packing gives this pod, or -1.</summary>
+    public int Hint { get; set; } = -1;
+
+    public Template? HintTemplate { get; set; }
+
     public Dictionary<string, string> Reasons { get; } = new(StringComparer.Ordinal);
 
     /// <summary>
@@ -200,6 +205,12 @@ internal sealed class Bin(int id)
     public List<PodState> Pods { get; } = [];
 
     public List<HostPort> Ports { get; } = [];
+
+    /// <summary>Planned NodeClaims opened for an LP-hinted pod: that pod's hinted type, which its other pods share; -1 for none.</summary>
+    public int Hint { get; set; } = -1;
+
+    /// <summary>Whether a pod with <paramref name="pod"/>'s hint may join while packing (hints of other types keep out).</summary>
+    public bool TakesHint(PodState pod) => Hint < 0 || pod.Hint < 0 || pod.HintTemplate != Template || pod.Hint == Hint;
 }
 
 /// <summary>The outcome of a successful <c>CanAdd</c>: narrowed requirements, remaining instance types and the cost step.</summary>
