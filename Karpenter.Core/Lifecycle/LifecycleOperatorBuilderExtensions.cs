@@ -1,3 +1,4 @@
+using Karpenter.Core.NodePools;
 using k8s.Models;
 using Karpenter.Core.GarbageCollection;
 using Karpenter.Core.Lifecycle.Drift;
@@ -50,6 +51,7 @@ public static class LifecycleOperatorBuilderExtensions
         services.TryAddSingleton<LaunchStep>();
         services.TryAddSingleton<RegistrationStep>();
         services.TryAddSingleton<InitializationStep>();
+        services.TryAddSingleton<NodePoolRegistrationHealth>();
         services.TryAddSingleton<LivenessStep>();
         services.TryAddSingleton<InstanceTermination>();
         services.TryAddSingleton<NodeClaimTermination>();

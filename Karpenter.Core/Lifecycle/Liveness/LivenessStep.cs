@@ -1,3 +1,4 @@
+using Karpenter.Core.NodePools;
 using Karpenter.Core.Metrics;
 using Karpenter.Entities.V1;
 using Karpenter.Entities.WellKnown;
@@ -13,7 +14,7 @@ namespace Karpenter.Core.Lifecycle.Liveness;
 /// after <c>Registered</c> first turned, is deleted with an event, so the provisioner can try again elsewhere and the
 /// finalizer terminates whatever was launched. Until then it comes back when the deadline falls due.
 /// </summary>
-public sealed class LivenessStep(IKubeClient client, IEventRecorder events, LifecycleMetrics metrics, TimeProvider time, ILogger<LivenessStep> logger)
+public sealed class LivenessStep(IKubeClient client, NodePoolRegistrationHealth registrationHealth, IEventRecorder events, LifecycleMetrics metrics, TimeProvider time, ILogger<LivenessStep> logger)
 {
     /// <summary>Upstream's <c>LaunchTimeout</c>.</summary>
     public static readonly TimeSpan LaunchTimeout = TimeSpan.FromMinutes(5);
@@ -65,6 +66,7 @@ public sealed class LivenessStep(IKubeClient client, IEventRecorder events, Life
     {
         events.Publish(new KubeEvent(nodeClaim, EventTypes.Warning, reason, NodeClaims.Truncate(message)));
         logger.Deleting(nodeClaim.Metadata.Name, message);
+        await registrationHealth.FailedAsync(nodeClaim, cancellationToken);
         await client.DeleteIfExistsAsync<NodeClaim>(nodeClaim.Metadata.Name, null, KubeClientExtensions.Preconditions(nodeClaim.Metadata.Uid), cancellationToken);
         metrics.NodeClaimsDisrupted.Add(1, LifecycleMetrics.Disruption(metricReason, nodeClaim.NodePoolName, nodeClaim.Label(Labels.CapacityType)));
         return StepOutcome.WasDeleted;

@@ -1,3 +1,4 @@
+using Karpenter.Core.NodePools;
 using k8s.Models;
 using Karpenter.Core.Metrics;
 using Karpenter.Entities.V1;
@@ -16,7 +17,7 @@ namespace Karpenter.Core.Lifecycle.Registration;
 /// removed. A Node without that taint is refused (event <c>UnregisteredTaintMissing</c>), as upstream does, so a
 /// Node that was never launched by Karpenter is never adopted.
 /// </summary>
-public sealed class RegistrationStep(IKubeClient client, ClusterIndexes indexes, IEventRecorder events, LifecycleMetrics metrics, TimeProvider time, ILogger<RegistrationStep> logger)
+public sealed class RegistrationStep(IKubeClient client, ClusterIndexes indexes, NodePoolRegistrationHealth registrationHealth, IEventRecorder events, LifecycleMetrics metrics, TimeProvider time, ILogger<RegistrationStep> logger)
 {
     public async Task<StepOutcome> ReconcileAsync(NodeClaim nodeClaim, CancellationToken cancellationToken)
     {
@@ -74,6 +75,7 @@ public sealed class RegistrationStep(IKubeClient client, ClusterIndexes indexes,
         nodeClaim.Status.NodeName = node.Metadata.Name;
         logger.Registered(nodeClaim.Metadata.Name, node.Metadata.Name);
         metrics.NodesCreated.Add(1, LifecycleMetrics.Pool(nodeClaim.NodePoolName));
+        await registrationHealth.RegisteredAsync(nodeClaim, cancellationToken);
         return StepOutcome.Done;
     }
 

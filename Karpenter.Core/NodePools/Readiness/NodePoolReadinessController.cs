@@ -13,7 +13,8 @@ namespace Karpenter.Core.NodePools.Readiness;
 /// <c>Ready</c> condition of the NodeClass it references (False when it is missing or of a kind this operator does not
 /// serve, Unknown while it reports nothing), <c>ValidationSucceeded</c> is the verdict of the same validator the
 /// admission webhook runs (so a NodePool admitted by an API server without CEL or webhooks is still caught), and
-/// <c>Ready</c> is their conjunction. A launch refuses NodeClaims of a NodePool that is not Ready.
+/// <c>Ready</c> is their conjunction; <c>NodeRegistrationHealthy</c> returns to Unknown when the NodePool or its
+/// NodeClass changes (<see cref="NodePoolRegistrationHealth"/>). A launch refuses NodeClaims of a NodePool that is not Ready.
 /// </summary>
 public sealed class NodePoolReadinessController(IKubeClient client, INodeClassReadiness nodeClasses, NodePoolValidator validator, TimeProvider time) : IReconciler<NodePool>
 {
@@ -37,7 +38,8 @@ public sealed class NodePoolReadinessController(IKubeClient client, INodeClassRe
         var generation = entity.Metadata.Generation;
         var changed = Conditions.Initialize(conditions, generation, now);
 
-        var (status, reason, message) = NodeClassReady(entity.Spec?.Template?.Spec?.NodeClassRef);
+        var reference = entity.Spec?.Template?.Spec?.NodeClassRef;
+        var (status, reason, message) = NodeClassReady(reference);
         changed |= Conditions.Set(conditions, ConditionTypes.NodeClassReady, status, reason, message, generation, now);
 
         var errors = validator.Validate(entity, null).Errors.Where(e => e.Severity == Severity.Error).ToList();
@@ -49,6 +51,12 @@ public sealed class NodePoolReadinessController(IKubeClient client, INodeClassRe
         {
             changed |= Conditions.SetFalse(conditions, ConditionTypes.ValidationSucceeded, "NodePoolValidationFailed",
                 string.Join("; ", errors.Select(e => $"{e.PropertyName}: {e.ErrorMessage}")), generation, now);
+        }
+
+        // NodeRegistrationHealthy only on NodePools whose NodeClass kind this operator serves, as upstream.
+        if (reference is not null && nodeClasses.Find(reference) is { } nodeClass)
+        {
+            changed |= NodePoolRegistrationHealth.ResetOnChange(entity, modified.Status, nodeClass.Generation, now);
         }
 
         if (!changed)
