@@ -1,4 +1,3 @@
-using Karpenter.Core.NodePools;
 using k8s.Models;
 using Karpenter.Core.GarbageCollection;
 using Karpenter.Core.Lifecycle.Drift;
@@ -8,6 +7,7 @@ using Karpenter.Core.Lifecycle.Launch;
 using Karpenter.Core.Lifecycle.Liveness;
 using Karpenter.Core.Lifecycle.Registration;
 using Karpenter.Core.Metrics;
+using Karpenter.Core.NodePools;
 using Karpenter.Core.Termination;
 using Karpenter.Entities.V1;
 using Karpenter.Kube.Client;

@@ -1,5 +1,5 @@
-using Karpenter.Core.NodePools;
 using Karpenter.Core.Metrics;
+using Karpenter.Core.NodePools;
 using Karpenter.Entities.V1;
 using Karpenter.Entities.WellKnown;
 using Karpenter.Kube.Client;

@@ -1,6 +1,6 @@
-using Karpenter.Core.NodePools;
 using k8s.Models;
 using Karpenter.Core.Metrics;
+using Karpenter.Core.NodePools;
 using Karpenter.Entities.V1;
 using Karpenter.Entities.WellKnown;
 using Karpenter.Kube.Client;
