@@ -131,7 +131,6 @@ public sealed class Consolidator(Scheduler scheduler, TimeProvider time, Disrupt
 
         // Ours: the model's set, verified; candidates whose pods the real scheduler could not place as the model did are
         // left out and the model chooses again, until a set verifies or the budget is spent.
-        var budgets = snapshot.Budgets(DisruptionReason.Underutilized);
         var excluded = new HashSet<string>(StringComparer.Ordinal);
         while (Simulations < options.MultiNodeMaxSimulations)
         {
@@ -141,7 +140,7 @@ public sealed class Consolidator(Scheduler scheduler, TimeProvider time, Disrupt
                 return null;
             }
 
-            var plan = PackingSearch.Choose(snapshot, excluded.Count == 0 ? all : [.. all.Where(c => !excluded.Contains(c.Name))], budgets);
+            var plan = PackingSearch.Choose(snapshot, excluded.Count == 0 ? all : [.. all.Where(c => !excluded.Contains(c.Name))]);
             LastPlan = plan;
             if (plan.Removed.Count == 0)
             {

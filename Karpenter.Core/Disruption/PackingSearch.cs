@@ -1,4 +1,5 @@
 using Karpenter.Core.Scheduling;
+using Karpenter.Entities.V1;
 
 namespace Karpenter.Core.Disruption;
 
@@ -28,13 +29,15 @@ public static class PackingSearch
 
     /// <summary>
     /// The best removal set of <paramref name="candidates"/> (already filtered to consolidation candidates), taking at
-    /// most <paramref name="budgets"/>[NodePool] candidates from each NodePool.
+    /// most as many candidates from each NodePool as its <c>Underutilized</c> budget allows, and of those, as many empty
+    /// ones as its <c>Empty</c> budget allows (so the command passes validation whichever reason it carries).
     /// </summary>
-    public static Plan Choose(ClusterSnapshot snapshot, IReadOnlyList<Candidate> candidates, IReadOnlyDictionary<string, int> budgets)
+    public static Plan Choose(ClusterSnapshot snapshot, IReadOnlyList<Candidate> candidates)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         ArgumentNullException.ThrowIfNull(candidates);
-        ArgumentNullException.ThrowIfNull(budgets);
+        var budgets = snapshot.Budgets(DisruptionReason.Underutilized);
+        var emptyBudgets = snapshot.Budgets(DisruptionReason.Empty);
         var model = new Model(snapshot, candidates);
         var orders = Orders(model).ToList();
         Plan? best = null;
@@ -45,7 +48,7 @@ public static class PackingSearch
         {
             foreach (var (name, order) in orders)
             {
-                var plan = model.Run(name, order, budgets, replace);
+                var plan = model.Run(name, order, budgets, emptyBudgets, replace);
                 if (plan.Removed.Count > 0 && (best is null || plan.Savings > best.Savings || (plan.Savings == best.Savings && plan.PodsMoved < best.PodsMoved)))
                 {
                     best = plan;
@@ -131,7 +134,7 @@ public static class PackingSearch
         /// <summary>Each candidate's moving requests as a dominant share of its own allocatable.</summary>
         public double[] Utilization { get; }
 
-        public Plan Run(string name, List<int> order, IReadOnlyDictionary<string, int> budgets, bool replace)
+        public Plan Run(string name, List<int> order, IReadOnlyDictionary<string, int> budgets, IReadOnlyDictionary<string, int> emptyBudgets, bool replace)
         {
             // Pods go first to the nodes least likely to be removed: nodes that are not candidates, then candidates from
             // the last to be tried to the first (the real scheduler verifies the final set whatever order it tries).
@@ -165,6 +168,7 @@ public static class PackingSearch
             }
 
             var left = new Dictionary<string, int>(budgets, StringComparer.Ordinal);
+            var emptyLeft = new Dictionary<string, int>(emptyBudgets, StringComparer.Ordinal);
             var removed = new List<Candidate>();
             decimal savings = 0;
             var moved = 0;
@@ -184,7 +188,8 @@ public static class PackingSearch
                 foreach (var c in order)
                 {
                     var candidate = Candidates[c];
-                    if (taken[c] || _nodeOf[c] < 0 || left.GetValueOrDefault(candidate.NodePoolName) <= 0)
+                    var empty = _moving[c].Count == 0;
+                    if (taken[c] || _nodeOf[c] < 0 || left.GetValueOrDefault(candidate.NodePoolName) <= 0 || (empty && emptyLeft.GetValueOrDefault(candidate.NodePoolName) <= 0))
                     {
                         continue;
                     }
@@ -203,6 +208,11 @@ public static class PackingSearch
                     received.Remove(pos);
                     taken[c] = true;
                     left[candidate.NodePoolName] = left.GetValueOrDefault(candidate.NodePoolName) - 1;
+                    if (empty)
+                    {
+                        emptyLeft[candidate.NodePoolName] = emptyLeft.GetValueOrDefault(candidate.NodePoolName) - 1;
+                    }
+
                     if (phase == 1)
                     {
                         removed.Add(candidate);

@@ -97,6 +97,22 @@ public sealed class ConsolidationSearchTests
     }
 
     [Fact]
+    public void Our_search_takes_no_empty_node_when_the_Empty_budget_is_spent()
+    {
+        _cluster.Pools["default"].Spec.Disruption.Budgets = [new Budget { Nodes = "0", Reasons = [DisruptionReason.Empty] }, new Budget { Nodes = "100%" }];
+        for (var i = 0; i < 3; i++)
+        {
+            _cluster.Node("fake-it-3");
+        }
+
+        // Neither busy node can take the other's pod: only the empty nodes could simply go, and their budget is spent.
+        _cluster.Node("fake-it-3", pods: [DisruptionFixture.Pod(cpu: "2500m")]);
+        _cluster.Node("fake-it-3", pods: [DisruptionFixture.Pod(cpu: "2500m")]);
+        var command = MultiNode();
+        Assert.True(command is null || (command.Reason == DisruptionReason.Underutilized && command.Candidates.All(c => c.ReschedulablePods.Count > 0)), $"got {command}");
+    }
+
+    [Fact]
     public void A_node_whose_pods_fit_nowhere_is_left_out_of_a_multi_node_command_never_half_disrupted()
     {
         // The model cannot see the pinned pod's selector; the real scheduler can, and the node is dropped from the set.
@@ -126,9 +142,8 @@ public sealed class ConsolidationSearchTests
 
         var snapshot = _cluster.Snapshot();
         var candidates = Consolidator.ConsolidationCandidates(Candidates.Build(snapshot, DisruptionClass.Graceful).Candidates);
-        var budgets = snapshot.Budgets(DisruptionReason.Underutilized);
-        var first = PackingSearch.Choose(snapshot, candidates, budgets);
-        var second = PackingSearch.Choose(snapshot, candidates, budgets);
+        var first = PackingSearch.Choose(snapshot, candidates);
+        var second = PackingSearch.Choose(snapshot, candidates);
         Assert.Equal(first.Removed.Select(c => c.Name), second.Removed.Select(c => c.Name));
         Assert.NotEmpty(first.Removed);
         Assert.Equal(first.Removed.Sum(c => c.Price), first.Savings);
