@@ -19,6 +19,7 @@ using Karpenter.Aws.Startup;
 using Karpenter.Aws.Subnets;
 using Karpenter.Aws.Tagging;
 using Karpenter.Core.CloudProvider;
+using Karpenter.Core.Metrics;
 using Karpenter.Entities.Aws.V1;
 using Karpenter.Entities.V1;
 using Karpenter.Kube.Client;
@@ -84,6 +85,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<AwsCloudProvider>();
         services.TryAddSingleton<SqsProvider>();
         services.TryAddSingleton<InterruptionMetrics>();
+        services.TryAddSingleton<LifecycleMetrics>();
         services.AddSingleton<ICloudProvider>(sp => sp.GetRequiredService<AwsCloudProvider>());
 
         // The start-up check runs before the runtime's hosted services (informers, controllers) start.

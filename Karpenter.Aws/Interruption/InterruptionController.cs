@@ -4,6 +4,7 @@ using Amazon.SQS.Model;
 using k8s.Models;
 using Karpenter.Aws.Instances;
 using Karpenter.Aws.InstanceTypes;
+using Karpenter.Core.Metrics;
 using Karpenter.Entities.V1;
 using Karpenter.Entities.WellKnown;
 using Karpenter.Kube.Client;
@@ -18,16 +19,27 @@ namespace Karpenter.Aws.Interruption;
 /// The <c>interruption</c> controller (upstream <c>pkg/controllers/interruption</c>): long-polls the interruption queue,
 /// and for each EventBridge message about an instance of a NodeClaim (spot interruption warning, scheduled maintenance,
 /// stop or termination) deletes that NodeClaim so its node is drained and replaced before EC2 takes it; a spot interruption
-/// also marks the spot offering unavailable. Rebalance recommendations only raise an event. Every message is deleted once
+/// also marks the spot offering unavailable. Rebalance recommendations only raise an event. The deletion is forceful (no
+/// budget, no replacement first): the NodeClaim's one termination path taints, drains within its terminationGracePeriod and
+/// terminates the instance, and the drained pods' new homes are launched by the provisioner, which counts the pods of a
+/// deleting node as pending. As upstream, each deletion raises <c>TerminatingOnInterruption</c> on the NodeClaim and Node and
+/// counts in <c>karpenter_nodeclaims_disrupted_total</c> with the message kind as reason. Every message is deleted once
 /// handled, and so is a message that cannot be parsed; a message whose handling failed stays for another attempt.
 /// </summary>
 public sealed partial class InterruptionController(SqsProvider queue, IKubeClient client, InformerFactory informers,
-    UnavailableOfferings unavailable, IEventRecorder events, InterruptionMetrics metrics, TimeProvider time,
+    UnavailableOfferings unavailable, IEventRecorder events, InterruptionMetrics metrics, LifecycleMetrics lifecycleMetrics, TimeProvider time,
     ILogger<InterruptionController> logger) : ISingletonReconciler
 {
     public const string Name = "interruption";
 
+    /// <summary>
+    /// Upstream's <c>singleton.RequeueImmediately</c>: poll again at once (the receive itself long-polls). A zero delay
+    /// would mean "done" to the controller host, and the queue would be read only once.
+    /// </summary>
+    public static readonly TimeSpan RequeueImmediately = TimeSpan.FromTicks(1);
+
     private readonly Informer<NodeClaim> _nodeClaims = informers.Get<NodeClaim>();
+    private readonly Informer<V1Node> _nodes = informers.Get<V1Node>();
 
     public async Task<ReconcileResult> ReconcileAsync(CancellationToken cancellationToken)
     {
@@ -38,7 +50,7 @@ public sealed partial class InterruptionController(SqsProvider queue, IKubeClien
         var messages = await queue.ReceiveAsync(cancellationToken);
         if (messages.Count == 0)
         {
-            return ReconcileResult.After(TimeSpan.Zero);
+            return ReconcileResult.After(RequeueImmediately);
         }
         var claims = await NodeClaimsByInstanceAsync(cancellationToken);
         var failures = new List<Exception>();
@@ -58,7 +70,7 @@ public sealed partial class InterruptionController(SqsProvider queue, IKubeClien
         {
             throw new AggregateException("handling interruption messages", failures);
         }
-        return ReconcileResult.After(TimeSpan.Zero);
+        return ReconcileResult.After(RequeueImmediately);
     }
 
     private async Task HandleAsync(Message message, Dictionary<string, NodeClaim> claims, CancellationToken cancellationToken)
@@ -110,14 +122,11 @@ public sealed partial class InterruptionController(SqsProvider queue, IKubeClien
         {
             return;
         }
-        try
+        if (await client.DeleteIfExistsAsync<NodeClaim>(claim.Metadata.Name, null, KubeClientExtensions.Preconditions(claim.Metadata.Uid), cancellationToken))
         {
-            await client.DeleteAsync<NodeClaim>(claim.Metadata.Name, cancellationToken: cancellationToken);
             LogDeleted(logger, claim.Metadata.Name, message.MetricKind, claim.Status.ProviderId ?? "");
-        }
-        catch (KubeNotFoundException)
-        {
-            // Already gone.
+            Publish(claim, EventTypes.Warning, EventReasons.TerminatingOnInterruption, "Interruption triggered termination for the NodeClaim", "Interruption triggered termination for the Node", claim.Metadata.Uid ?? claim.Metadata.Name);
+            lifecycleMetrics.NodeClaimsDisrupted.Add(1, LifecycleMetrics.Disruption(message.MetricKind, claim.Metadata.Labels.ValueOf(Labels.NodePool), claim.Metadata.Labels.ValueOf(Labels.CapacityType)));
         }
     }
 
@@ -138,11 +147,17 @@ public sealed partial class InterruptionController(SqsProvider queue, IKubeClien
         {
             return;
         }
-        events.Publish(new KubeEvent(claim, type, reason, text) { DedupeValues = [claim.Metadata.Name, message.Id] });
-        if (claim.Status.NodeName is { Length: > 0 } nodeName)
+        Publish(claim, type, reason, text, text, message.Id);
+    }
+
+    /// <summary>Publishes on the NodeClaim and on its Node (from the cache when there, else by name).</summary>
+    private void Publish(NodeClaim claim, string type, string reason, string claimText, string nodeText, string dedupe)
+    {
+        events.Publish(new KubeEvent(claim, type, reason, claimText) { DedupeValues = [claim.Metadata.Name, dedupe] });
+        if (claim.Status?.NodeName is { Length: > 0 } nodeName)
         {
-            var node = new V1Node { ApiVersion = "v1", Kind = "Node", Metadata = new V1ObjectMeta { Name = nodeName } };
-            events.Publish(new KubeEvent(node, type, reason, text) { DedupeValues = [nodeName, message.Id] });
+            var node = _nodes.Get(ObjectKey.Cluster(nodeName)) ?? new V1Node { ApiVersion = "v1", Kind = "Node", Metadata = new V1ObjectMeta { Name = nodeName } };
+            events.Publish(new KubeEvent(node, type, reason, nodeText) { DedupeValues = [nodeName, dedupe] });
         }
     }
 

@@ -77,4 +77,5 @@ public static class EventReasons
     public const string InstanceTerminating = "InstanceTerminating";
     public const string InstanceUnhealthy = "InstanceUnhealthy";
     public const string CapacityReservationInterrupted = "CapacityReservationInterrupted";
+    public const string TerminatingOnInterruption = "TerminatingOnInterruption";
 }

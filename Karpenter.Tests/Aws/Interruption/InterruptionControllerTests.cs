@@ -1,5 +1,6 @@
 using Karpenter.Aws.InstanceTypes;
 using Karpenter.Aws.Interruption;
+using Karpenter.Core.Metrics;
 using Karpenter.Entities.V1;
 using Karpenter.Entities.WellKnown;
 using Karpenter.Kube.Client;
@@ -66,6 +67,7 @@ public sealed class InterruptionControllerTests
         var metrics = h.Get<InterruptionMetrics>();
         using var received = new MetricCollector<long>(metrics.ReceivedMessages);
         using var deleted = new MetricCollector<long>(metrics.DeletedMessages);
+        using var disrupted = new MetricCollector<long>(h.Get<LifecycleMetrics>().NodeClaimsDisrupted);
 
         h.Emulator.World.InterruptSpotInstance(instanceId);
         Assert.Single(h.Emulator.World.QueueMessages(Queue));
@@ -75,6 +77,8 @@ public sealed class InterruptionControllerTests
         Assert.Equal("spot_interrupted", measurement.Tags["message_type"]);
         Assert.Equal("true", measurement.Tags["actionable"]);
         Assert.Equal(1, deleted.GetMeasurementSnapshot().Sum(m => m.Value));
+        var disruption = Assert.Single(disrupted.GetMeasurementSnapshot());
+        Assert.Equal(("spot_interrupted", "default", "spot"), (disruption.Tags["reason"], disruption.Tags["nodepool"], disruption.Tags["capacity_type"]));
 
         Assert.Null(await h.KubeClient.TryGetAsync<NodeClaim>(claim.Metadata.Name));
         Assert.NotNull(await h.KubeClient.TryGetAsync<NodeClaim>(other.Metadata.Name));
@@ -113,6 +117,17 @@ public sealed class InterruptionControllerTests
 
         Assert.Null(await h.KubeClient.TryGetAsync<NodeClaim>(claim.Metadata.Name));
         Assert.Equal(InstanceState.ShuttingDown, h.Emulator.World.FindInstance(instanceId)!.State);
+    }
+
+    [Fact]
+    public async Task An_empty_poll_asks_to_poll_again_at_once()
+    {
+        await using var h = await StartAsync();
+
+        var result = await ReconcileAsync(h);
+
+        // Zero would mean "done" to the controller host: the queue would never be read again.
+        Assert.True(result.RequeueAfter > TimeSpan.Zero && result.RequeueAfter < TimeSpan.FromMilliseconds(1), $"requeue after {result.RequeueAfter}");
     }
 
     [Fact]
