@@ -194,8 +194,19 @@ public sealed partial class DisruptionController(
         {
             foreach (var (pool, allowed) in snapshot.Budgets(reason))
             {
-                metrics.AllowedDisruptions.Record(allowed == int.MaxValue ? snapshot.BudgetNodes().Count(n => n.NodePool == pool) : allowed,
+                var nodes = snapshot.BudgetNodes().Count(n => n.NodePool == pool);
+                metrics.AllowedDisruptions.Record(allowed == int.MaxValue ? nodes : allowed,
                     new TagList { { "nodepool", pool }, { "reason", DisruptionMetrics.ReasonLabel(reason) } });
+
+                // Upstream's NodePoolBlockedForDisruptionReason: the budgets themselves (not disruptions in progress) allow
+                // none. Only for a NodePool with nodes: an empty one has nothing to block.
+                if (nodes > 0 && snapshot.NodePools.TryGetValue(pool, out var nodePool) && nodePool.GetAllowedDisruptions(snapshot.Now, nodes, reason) == 0)
+                {
+                    events.Publish(new KubeEvent(nodePool, EventTypes.Normal, EventReasons.DisruptionBlocked, $"No allowed disruptions for disruption reason {reason} due to blocking budget")
+                    {
+                        DedupeValues = [nodePool.Metadata.Uid ?? pool, reason.ToString()],
+                    });
+                }
             }
         }
     }
@@ -203,7 +214,9 @@ public sealed partial class DisruptionController(
     private void Observe(string method, long started) =>
         metrics.DecisionDuration.Record(time.GetElapsedTime(started).TotalSeconds, new TagList { { "method", method == DisruptionMethods.Drift ? "drift" : method == DisruptionMethods.Emptiness ? "emptiness" : "consolidation" }, { "consolidation_type", DisruptionMetrics.ConsolidationType(method) } });
 
-    private void PublishBlocked(StateNode state, string message) => Publish(state, EventTypes.Normal, EventReasons.DisruptionBlocked, $"Cannot disrupt: {message}");
+    /// <summary>As upstream (<c>pretty.Sentence</c> of the reason): the reason itself, its first letter capitalized.</summary>
+    private void PublishBlocked(StateNode state, string message) =>
+        Publish(state, EventTypes.Normal, EventReasons.DisruptionBlocked, message.Length == 0 ? message : string.Concat(char.ToUpperInvariant(message[0]).ToString(), message.AsSpan(1)));
 
     private void Publish(StateNode state, string type, string reason, string message)
     {

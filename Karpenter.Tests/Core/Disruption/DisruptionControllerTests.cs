@@ -134,7 +134,9 @@ public sealed class DisruptionControllerTests : DisruptionTest
         await BoundPodAsync(node, "1", pdbBlocked, doNotDisrupt);
         await ExpectConsolidatableAsync(claim, true);
         Assert.Null(await DisruptAsync());
-        Assert.Contains(doNotDisrupt ? Annotations.DoNotDisrupt : "pdb", Env.Events.ExpectEvent(EventReasons.DisruptionBlocked, node.Metadata.Name).Message, StringComparison.Ordinal);
+        var blocked = Env.Events.ExpectEvent(EventReasons.DisruptionBlocked, node.Metadata.Name).Message;
+        Assert.StartsWith(doNotDisrupt ? "Pod \"default/" : "Pdb \"default/", blocked, StringComparison.Ordinal);
+        Assert.EndsWith(doNotDisrupt ? $"has \"{Annotations.DoNotDisrupt}\" annotation" : "prevents pod evictions", blocked, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -154,6 +156,7 @@ public sealed class DisruptionControllerTests : DisruptionTest
         var (claim, _) = await ManagedNodeAsync("fake-it-3");
         await ExpectConsolidatableAsync(claim, true);
         Assert.Null(await DisruptAsync());
+        Assert.Equal("No allowed disruptions for disruption reason Empty due to blocking budget", Env.Events.ExpectEvent(EventReasons.DisruptionBlocked, "default").Message);
     }
 
     [Fact]

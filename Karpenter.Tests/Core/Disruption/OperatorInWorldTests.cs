@@ -1,14 +1,14 @@
 using k8s.Models;
-using Microsoft.Extensions.Logging;
 using Karpenter.Entities.Aws.V1;
 using Karpenter.Entities.V1;
 using Karpenter.Entities.WellKnown;
 using Karpenter.Kube.Client;
-using CapacityTypes = Karpenter.Entities.WellKnown.CapacityTypes;
 using Karpenter.Sim.World;
 using Karpenter.Tests.Sim.World;
+using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 using static Karpenter.Tests.Sim.World.WorkloadBuilders;
+using CapacityTypes = Karpenter.Entities.WellKnown.CapacityTypes;
 
 namespace Karpenter.Tests.Core.Disruption;
 
