@@ -23,6 +23,9 @@ public sealed partial class AwsEmulatorOptions
     /// <summary>A full catalog file (<c>{"instance_types":[…]}</c>) to use instead of the embedded catalog.</summary>
     public string? InstanceTypeCatalogPath { get; set; }
 
+    /// <summary>Zones, VPC, subnets, security groups and instance profiles to start with (null: the built-in account).</summary>
+    public AwsNetworkLayout? Network { get; set; }
+
     /// <summary>Kubernetes minor versions for which EKS-optimized AMIs and their SSM parameters exist.</summary>
     public IList<string> KubernetesVersions { get; } = ["1.31", "1.32", "1.33", "1.34"];
 

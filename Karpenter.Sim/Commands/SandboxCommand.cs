@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Karpenter.Operator.Hosting;
+using Karpenter.Sim.Scenarios;
 using Karpenter.Sim.World;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -18,18 +19,32 @@ internal static class SandboxCommand
         var kubeconfig = new Option<FileInfo>("--kubeconfig") { Description = "Write a kubeconfig for the sandbox's API server here (for kubectl).", Required = true };
         var speed = new Option<double>("--speed") { Description = "Simulated seconds per real second (1: real time).", DefaultValueFactory = _ => 1 };
         var catalog = new Option<FileInfo?>("--catalog") { Description = "An instance-type catalog file for the AWS emulator instead of the embedded one." };
-        var command = new Command("sandbox", "Run a local cluster with the operator for kubectl, until interrupted.") { kubeconfig, speed, catalog };
+        var worldFile = new Option<FileInfo?>("--world") { Description = "A world description (YAML: cluster name, region, zones, subnets, security groups, instance profiles, catalog); default: my-cluster in us-east-1." };
+        var command = new Command("sandbox", "Run a local cluster with the operator for kubectl, until interrupted.") { kubeconfig, speed, catalog, worldFile };
         command.SetAction(async (parseResult, ct) =>
         {
             var stdout = parseResult.InvocationConfiguration.Output;
             var stderr = parseResult.InvocationConfiguration.Error;
             using var loggers = new LoggerFactory([new ConsoleLines(stderr)]);
+            var options = new SimulatedWorldOptions { Speed = parseResult.GetValue(speed), LoggerFactory = loggers };
+            try
+            {
+                if (parseResult.GetValue(worldFile) is { } file)
+                {
+                    WorldFile.Apply(file.FullName, options);
+                }
+            }
+            catch (ScenarioException e)
+            {
+                await stderr.WriteLineAsync($"karpenter-sim sandbox: {e.Message}");
+                return 2;
+            }
+
+            options.InstanceTypeCatalogPath = parseResult.GetValue(catalog)?.FullName ?? options.InstanceTypeCatalogPath;
             SimulatedWorld world;
             try
             {
-                world = await SimulatedWorld.StartAsync(
-                    new SimulatedWorldOptions { Speed = parseResult.GetValue(speed), InstanceTypeCatalogPath = parseResult.GetValue(catalog)?.FullName, LoggerFactory = loggers },
-                    ct);
+                world = await SimulatedWorld.StartAsync(options, ct);
             }
             catch (Exception e) when (e is ArgumentException or IOException or InvalidOperationException or System.Net.Sockets.SocketException or TimeoutException)
             {
@@ -53,7 +68,9 @@ internal static class SandboxCommand
                 await stdout.WriteLineAsync($"Kubernetes API:  {world.ClusterEndpoint}");
                 await stdout.WriteLineAsync($"kubeconfig:      {path}   (kubectl --kubeconfig {path} get nodeclaims,nodes,pods -A)");
                 await stdout.WriteLineAsync($"AWS endpoint:    {world.AwsEndpoint}   (region {world.AwsRegion}, access key {world.AwsAccessKeyId})");
-                await stdout.WriteLineAsync($"cluster:         {world.ClusterName} (subnets and security groups tagged karpenter.sh/discovery: {world.ClusterName}, instance profile KarpenterNodeInstanceProfile-{world.ClusterName})");
+                await stdout.WriteLineAsync(parseResult.GetValue(worldFile) is { } described
+                    ? $"cluster:         {world.ClusterName} in {world.AwsRegion}, as {described.FullName} describes it"
+                    : $"cluster:         {world.ClusterName} (subnets and security groups tagged karpenter.sh/discovery: {world.ClusterName}, instance profile KarpenterNodeInstanceProfile-{world.ClusterName})");
                 await stdout.WriteLineAsync("Press Ctrl+C to stop.");
                 try
                 {

@@ -27,11 +27,12 @@ internal static class SimulateCommand
         var speed = new Option<double?>("--speed") { Description = "Simulated seconds per real second (overrides the scenario's speed)." };
         var output = new Option<string>("--output") { Description = "text (live view and summary table) or json (the report on standard output).", DefaultValueFactory = _ => "text" };
         output.AcceptOnlyFromAmong("text", "json");
+        var worldFile = new Option<FileInfo?>("--world") { Description = "A world description (YAML: cluster name, region, zones, subnets, security groups, instance profiles, catalog); default: the sandbox's default world." };
         var noPacing = new Option<bool>("--no-pacing") { Description = "Keep the clock at full speed even when the operator lags behind it (by default it slows down until the operator catches up)." };
         var report = new Option<FileInfo?>("--report") { Description = "Where to write the HTML report (default: simulation-<scenario>.html in the current directory)." };
         var command = new Command("simulate", "Run the operator against the emulators and a simulated cluster on a scenario, and report what it did and cost.")
         {
-            scenarioArgument, speed, output, report, noPacing,
+            scenarioArgument, speed, output, report, noPacing, worldFile,
         };
         command.SetAction(async (parseResult, ct) =>
         {
@@ -48,10 +49,24 @@ internal static class SimulateCommand
                 return 2;
             }
 
+            var world = parseResult.GetValue(worldFile)?.FullName;
+            try
+            {
+                if (world is not null)
+                {
+                    WorldFile.Apply(world, new SimulatedWorldOptions());
+                }
+            }
+            catch (ScenarioException e)
+            {
+                await stderr.WriteLineAsync($"karpenter-sim simulate: {e.Message}");
+                return 2;
+            }
+
             var json = parseResult.GetValue(output) == "json";
             var view = json ? null : LiveView.Create(stdout);
             var reportFile = parseResult.GetValue(report)?.FullName ?? Path.GetFullPath($"simulation-{scenario.Name}.html");
-            var session = new SimulationSession(scenario, parseResult.GetValue(speed) ?? scenario.Speed) { Pacing = !parseResult.GetValue(noPacing) };
+            var session = new SimulationSession(scenario, parseResult.GetValue(speed) ?? scenario.Speed) { Pacing = !parseResult.GetValue(noPacing), WorldFile = world };
             RunReport result;
             try
             {
@@ -125,6 +140,9 @@ internal sealed class SimulationSession(Scenario scenario, double speed)
     /// <summary>See <see cref="ScenarioRunOptions.SettleWindow"/>.</summary>
     public TimeSpan SettleWindow { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>A world description to start from (see <see cref="World.WorldFile"/>); null: the default world.</summary>
+    public string? WorldFile { get; init; }
+
     /// <summary>See <see cref="ScenarioRunOptions.SampleInterval"/>.</summary>
     public TimeSpan SampleInterval { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -145,9 +163,14 @@ internal sealed class SimulationSession(Scenario scenario, double speed)
         SimulatedWorld world;
         try
         {
-            world = await SimulatedWorld.StartAsync(
-                new SimulatedWorldOptions { Speed = Speed, InstanceTypeCatalogPath = Scenario.CatalogPath, LoggerFactory = loggers },
-                cancellationToken);
+            var options = new SimulatedWorldOptions { Speed = Speed, LoggerFactory = loggers };
+            if (WorldFile is not null)
+            {
+                World.WorldFile.Apply(WorldFile, options);
+            }
+
+            options.InstanceTypeCatalogPath = Scenario.CatalogPath ?? options.InstanceTypeCatalogPath;
+            world = await SimulatedWorld.StartAsync(options, cancellationToken);
         }
         catch (Exception e) when (e is ArgumentException or IOException or InvalidOperationException or System.Net.Sockets.SocketException or TimeoutException)
         {

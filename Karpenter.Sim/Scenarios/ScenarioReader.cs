@@ -370,7 +370,7 @@ public static partial class ScenarioReader
     private static partial Regex IntOrPercent();
 
     /// <summary>Positions and typed access to the YAML of one file.</summary>
-    private sealed class Context(string file, string baseDirectory)
+    internal sealed class Context(string file, string baseDirectory)
     {
         public string BaseDirectory { get; } = baseDirectory;
 

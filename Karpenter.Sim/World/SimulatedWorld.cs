@@ -343,6 +343,7 @@ public sealed class SimulatedWorld : IAsyncDisposable
             Region = Options.Region,
             Seed = Options.Seed,
             InstanceTypeCatalogPath = Options.InstanceTypeCatalogPath,
+            Network = Options.Network,
             LoggerFactory = Options.LoggerFactory,
         };
         if (!awsOptions.KubernetesVersions.Contains(Options.KubernetesVersion))

@@ -61,6 +61,12 @@ public sealed class SimulatedWorldOptions
     /// <summary>A full instance-type catalog file instead of the AWS emulator's embedded one.</summary>
     public string? InstanceTypeCatalogPath { get; set; }
 
+    /// <summary>
+    /// Zones, subnets, security groups and instance profiles of the AWS account (null: the default world's, for
+    /// <see cref="ClusterName"/> in <see cref="Region"/>). <see cref="WorldFile"/> fills it from <c>--world FILE</c>.
+    /// </summary>
+    public AwsNetworkLayout? Network { get; set; }
+
     /// <summary>Seeds the emulators' identifiers and random draws.</summary>
     public int Seed { get; set; } = 1;
 

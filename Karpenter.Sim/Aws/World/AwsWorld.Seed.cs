@@ -32,6 +32,79 @@ public sealed partial class AwsWorld
 
     private void Seed()
     {
+        if (Options.Network is { } layout)
+        {
+            SeedNetwork(layout);
+        }
+        else
+        {
+            SeedDefaultNetwork();
+        }
+
+        var cluster = Options.ClusterName;
+        foreach (var k8s in Options.KubernetesVersions)
+        {
+            SeedAmazonLinux2023(k8s);
+            SeedAmazonLinux2(k8s);
+            SeedBottlerocket(k8s);
+            SeedWindows(k8s);
+        }
+
+        // Two images the account owns itself, for name, owner and tag selector terms.
+        foreach (var arch in new[] { "x86_64", "arm64" })
+        {
+            var custom = AddImageInternal($"{cluster}-custom-al2023-{arch}", arch, AccountId, null, EksReleases[1].Created, null, isPublic: false);
+            custom.TagMap["karpenter.sh/discovery"] = cluster;
+        }
+    }
+
+    /// <summary>The account a world file describes (see <see cref="AwsNetworkLayout"/>).</summary>
+    private void SeedNetwork(AwsNetworkLayout layout)
+    {
+        foreach (var (name, id) in layout.Zones)
+        {
+            ZoneList.Add(new Zone(name, id));
+        }
+
+        MainVpc = new Vpc(NewId("vpc"), layout.VpcCidr);
+        MainVpc.TagMap["Name"] = Options.ClusterName;
+        foreach (var s in layout.Subnets)
+        {
+            var subnet = new Subnet(NewId("subnet"), MainVpc, ZoneList.First(z => z.Name == s.Zone), s.Cidr) { MapPublicIpOnLaunch = s.Public };
+            foreach (var (key, value) in s.Tags)
+            {
+                subnet.TagMap[key] = value;
+            }
+
+            SubnetList.Add(subnet);
+        }
+
+        SecurityGroupList.Add(new SecurityGroup(NewId("sg"), "default", "default VPC security group", MainVpc));
+        foreach (var g in layout.SecurityGroups)
+        {
+            var group = new SecurityGroup(NewId("sg"), g.Name, g.Description, MainVpc);
+            foreach (var (key, value) in g.Tags)
+            {
+                group.TagMap[key] = value;
+            }
+
+            SecurityGroupList.Add(group);
+        }
+
+        var now = Now;
+        foreach (var name in layout.InstanceProfiles)
+        {
+            var roleName = name.Contains("Profile", StringComparison.Ordinal) ? name.Replace("InstanceProfile", "Role", StringComparison.Ordinal).Replace("Profile", "Role", StringComparison.Ordinal) : name + "-role";
+            var role = NewRole(roleName, "/");
+            Roles[role.Name] = role;
+            var profile = NewInstanceProfile(name, "/", now);
+            profile.Roles.Add(role);
+            Profiles[profile.Name] = profile;
+        }
+    }
+
+    private void SeedDefaultNetwork()
+    {
         var cluster = Options.ClusterName;
         var zoneIdPrefix = ZoneIdPrefix(Region);
         string[] zoneIds = ["az1", "az2", "az4"];
@@ -71,21 +144,6 @@ public sealed partial class AwsWorld
         clusterGroup.TagMap["aws:eks:cluster-name"] = cluster;
         clusterGroup.TagMap[$"kubernetes.io/cluster/{cluster}"] = "owned";
         SecurityGroupList.Add(clusterGroup);
-
-        foreach (var k8s in Options.KubernetesVersions)
-        {
-            SeedAmazonLinux2023(k8s);
-            SeedAmazonLinux2(k8s);
-            SeedBottlerocket(k8s);
-            SeedWindows(k8s);
-        }
-
-        // Two images the account owns itself, for name, owner and tag selector terms.
-        foreach (var arch in new[] { "x86_64", "arm64" })
-        {
-            var custom = AddImageInternal($"{cluster}-custom-al2023-{arch}", arch, AccountId, null, EksReleases[1].Created, null, isPublic: false);
-            custom.TagMap["karpenter.sh/discovery"] = cluster;
-        }
 
         var now = Now;
         var role = NewRole($"KarpenterNodeRole-{cluster}", "/");
