@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Karpenter.Core.Metrics;
@@ -10,7 +11,9 @@ namespace Karpenter.Core.CloudProvider;
 /// <summary>
 /// Upstream's cloud provider metrics decorator: every call is timed into <c>karpenter_cloudprovider_duration_seconds</c>
 /// and every failure counted in <c>karpenter_cloudprovider_errors_total</c>, labelled by the calling controller, the
-/// method, the provider and (for errors) the well-known error kind. Decorate once: a second layer double-counts.
+/// method, the provider and (for errors) the well-known error kind; the instance types and offerings it returns are
+/// published as <c>karpenter_cloudprovider_instance_type_{cpu_cores,memory_bytes,offering_available,offering_price_estimate}</c>.
+/// Decorate once: a second layer double-counts.
 /// </summary>
 public sealed class MeteredCloudProvider : ICloudProvider
 {
@@ -18,6 +21,8 @@ public sealed class MeteredCloudProvider : ICloudProvider
     private readonly TimeProvider _time;
     private readonly Histogram<double> _duration;
     private readonly Counter<long> _errors;
+    private readonly ConcurrentDictionary<string, (double Cores, double MemoryBytes)> _types = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Type, string CapacityType, string Zone), (double Price, bool Available)> _offerings = new();
 
     public MeteredCloudProvider(ICloudProvider inner, TimeProvider time, IMeterFactory meterFactory)
     {
@@ -29,6 +34,10 @@ public sealed class MeteredCloudProvider : ICloudProvider
         var meter = meterFactory.Create(LifecycleMetrics.MeterName);
         _duration = meter.CreateHistogram<double>("karpenter_cloudprovider_duration_seconds", unit: "s", description: "Duration of cloud provider method calls. Labeled by the controller, method name and provider.");
         _errors = meter.CreateCounter<long>("karpenter_cloudprovider_errors_total", description: "Total number of errors returned from CloudProvider calls.");
+        meter.CreateObservableGauge("karpenter_cloudprovider_instance_type_cpu_cores", () => TypeGauge(t => t.Cores), description: "VCPUs cores for a given instance type.");
+        meter.CreateObservableGauge("karpenter_cloudprovider_instance_type_memory_bytes", () => TypeGauge(t => t.MemoryBytes), description: "Memory, in bytes, for a given instance type.");
+        meter.CreateObservableGauge("karpenter_cloudprovider_instance_type_offering_available", () => OfferingGauge(o => o.Available ? 1 : 0), description: "Instance type offering availability, based on instance type, capacity type, and zone");
+        meter.CreateObservableGauge("karpenter_cloudprovider_instance_type_offering_price_estimate", () => OfferingGauge(o => o.Price), description: "Instance type offering estimated hourly price used when making informed decisions on node cost calculation, based on instance type, capacity type, and zone.");
     }
 
     public string Name => _inner.Name;
@@ -94,8 +103,20 @@ public sealed class MeteredCloudProvider : ICloudProvider
     public Task<IReadOnlyList<NodeClaim>> ListAsync(CancellationToken cancellationToken) =>
         MeasureAsync("List", () => _inner.ListAsync(cancellationToken));
 
-    public Task<IReadOnlyList<InstanceType>> GetInstanceTypesAsync(NodePool nodePool, CancellationToken cancellationToken) =>
-        MeasureAsync("GetInstanceTypes", () => _inner.GetInstanceTypesAsync(nodePool, cancellationToken));
+    public async Task<IReadOnlyList<InstanceType>> GetInstanceTypesAsync(NodePool nodePool, CancellationToken cancellationToken)
+    {
+        var types = await MeasureAsync("GetInstanceTypes", () => _inner.GetInstanceTypesAsync(nodePool, cancellationToken));
+        foreach (var type in types)
+        {
+            _types[type.Name] = (type.Capacity.CpuMilli / 1000.0, type.Capacity.Memory);
+            foreach (var offering in type.Offerings)
+            {
+                _offerings[(type.Name, offering.CapacityType, offering.Zone)] = ((double)offering.Price, offering.Available);
+            }
+        }
+
+        return types;
+    }
 
     public Task<string?> IsDriftedAsync(NodeClaim nodeClaim, CancellationToken cancellationToken) =>
         MeasureAsync("IsDrifted", () => _inner.IsDriftedAsync(nodeClaim, cancellationToken));
@@ -108,6 +129,16 @@ public sealed class MeteredCloudProvider : ICloudProvider
         NodeClassNotReadyException => "NodeClassNotReadyError",
         _ => "",
     };
+
+    private IEnumerable<Measurement<double>> TypeGauge(Func<(double Cores, double MemoryBytes), double> select) =>
+        _types.Select(t => new Measurement<double>(select(t.Value), new KeyValuePair<string, object?>("instance_type", t.Key)));
+
+    private IEnumerable<Measurement<double>> OfferingGauge(Func<(double Price, bool Available), double> select) =>
+        _offerings.Select(o => new Measurement<double>(
+            select(o.Value),
+            new KeyValuePair<string, object?>("instance_type", o.Key.Type),
+            new KeyValuePair<string, object?>("capacity_type", o.Key.CapacityType),
+            new KeyValuePair<string, object?>("zone", o.Key.Zone)));
 
     /// <summary>Marks a service collection whose provider <see cref="Decorate"/> already wrapped.</summary>
     private sealed class Decorated;

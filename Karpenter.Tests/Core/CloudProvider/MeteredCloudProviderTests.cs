@@ -41,6 +41,28 @@ public sealed class MeteredCloudProviderTests : IDisposable
     }
 
     [Fact]
+    public async Task The_instance_types_returned_are_published_with_their_offerings()
+    {
+        var inner = new FakeCloudProvider();
+        var cloud = new MeteredCloudProvider(inner, _time, _meters);
+        using var cores = new MetricCollector<double>(_meters, LifecycleMetrics.MeterName, "karpenter_cloudprovider_instance_type_cpu_cores");
+        using var prices = new MetricCollector<double>(_meters, LifecycleMetrics.MeterName, "karpenter_cloudprovider_instance_type_offering_price_estimate");
+        using var available = new MetricCollector<double>(_meters, LifecycleMetrics.MeterName, "karpenter_cloudprovider_instance_type_offering_available");
+
+        var types = await cloud.GetInstanceTypesAsync(new NodePool { Metadata = new V1ObjectMeta { Name = "default" } }, CancellationToken.None);
+        cores.RecordObservableInstruments();
+        prices.RecordObservableInstruments();
+        available.RecordObservableInstruments();
+
+        var type = types[0];
+        var offering = type.Offerings[0];
+        Assert.Equal(type.Capacity.CpuMilli / 1000.0, cores.GetMeasurementSnapshot().Single(m => (string)m.Tags["instance_type"]! == type.Name).Value);
+        var price = prices.GetMeasurementSnapshot().Single(m => (string)m.Tags["instance_type"]! == type.Name && (string)m.Tags["zone"]! == offering.Zone && (string)m.Tags["capacity_type"]! == offering.CapacityType);
+        Assert.Equal((double)offering.Price, price.Value);
+        Assert.Equal(types.Sum(t => t.Offerings.Count), available.GetMeasurementSnapshot().Count);
+    }
+
+    [Fact]
     public async Task Decorate_wraps_the_registered_provider_once()
     {
         var services = new ServiceCollection();
