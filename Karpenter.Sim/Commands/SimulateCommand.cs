@@ -157,9 +157,12 @@ internal sealed class SimulationSession(Scenario scenario, double speed)
     /// <summary>The operator's and the world's warnings and errors (kept out of the live view).</summary>
     public CollectedLogs Logs { get; } = new();
 
+    /// <summary>The simulated cluster's and the emulators' warnings and errors, kept apart from the operator's.</summary>
+    public CollectedLogs WorldLogs { get; } = new();
+
     public async Task<RunReport> RunAsync(Action<Sample, IReadOnlyList<string>>? onSample, CancellationToken cancellationToken)
     {
-        using var loggers = new LoggerFactory([Logs]);
+        using var loggers = new LoggerFactory([WorldLogs]);
         SimulatedWorld world;
         try
         {
@@ -222,10 +225,11 @@ internal sealed class SimulationSession(Scenario scenario, double speed)
                 await atEnd(world, cancellationToken);
             }
 
-            var conflicts = Logs.ConflictSummary();
+            string[] conflicts = [.. new[] { ("operator", Logs.ConflictSummary()), ("simulated cluster", WorldLogs.ConflictSummary()) }
+                .Where(c => c.Item2 is not null).Select(c => $"log: {c.Item1}: {c.Item2}")];
             return report with
             {
-                Problems = [.. report.Problems, .. conflicts is null ? Array.Empty<string>() : ["log: " + conflicts], .. Logs.Entries.TakeLast(20).Select(l => "log: " + l)],
+                Problems = [.. report.Problems, .. conflicts, .. Logs.Entries.TakeLast(20).Select(l => "log: " + l), .. WorldLogs.Entries.TakeLast(10).Select(l => "log: simulated cluster: " + l)],
                 ReconcileConflicts = Logs.Conflicts,
             };
         }

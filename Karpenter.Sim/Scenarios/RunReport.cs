@@ -139,7 +139,7 @@ public sealed record RunReport
     /// <summary>Karpenter's events seen during the run (the latest last), as "time reason object: message".</summary>
     public required IReadOnlyList<string> KarpenterEvents { get; init; }
 
-    /// <summary>Optimistic-concurrency conflicts the operator logged (and retried), by "controller on resource".</summary>
+    /// <summary>Optimistic-concurrency conflicts the operator logged (and retried), by "controller on resource" (the simulated cluster's own are in <see cref="Problems"/>).</summary>
     public IReadOnlyDictionary<string, int> ReconcileConflicts { get; init; } = new Dictionary<string, int>();
 
     /// <summary>Things a user should look at: boot failures, pods never scheduled, instances without a node at the end.</summary>
