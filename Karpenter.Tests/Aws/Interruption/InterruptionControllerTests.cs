@@ -120,6 +120,24 @@ public sealed class InterruptionControllerTests
     }
 
     [Fact]
+    public async Task A_scheduled_maintenance_deletes_the_NodeClaim_as_a_scheduled_change_without_marking_capacity()
+    {
+        await using var h = await StartAsync();
+        var (claim, instanceId) = await LaunchAsync(h, "od-maintenance");
+        await DrainAsync(h);
+        using var disrupted = new MetricCollector<long>(h.Get<LifecycleMetrics>().NodeClaimsDisrupted);
+
+        h.Emulator.World.ScheduleMaintenance(instanceId, h.Time.GetUtcNow() + TimeSpan.FromDays(2));
+        await ReconcileAsync(h);
+
+        Assert.Null(await h.KubeClient.TryGetAsync<NodeClaim>(claim.Metadata.Name));
+        Assert.Equal("scheduled_change", Assert.Single(disrupted.GetMeasurementSnapshot()).Tags["reason"]);
+        Assert.False(h.Get<UnavailableOfferings>().IsUnavailable(CapacityTypes.OnDemand, claim.Metadata.Labels[Labels.InstanceType],
+            claim.Metadata.Labels[Labels.TopologyZone]));
+        Assert.Empty(h.Emulator.World.QueueMessages(Queue));
+    }
+
+    [Fact]
     public async Task An_empty_poll_asks_to_poll_again_at_once()
     {
         await using var h = await StartAsync();
