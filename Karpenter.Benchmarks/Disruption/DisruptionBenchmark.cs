@@ -66,6 +66,12 @@ internal static class DisruptionBenchmark
             Console.WriteLine($"{"nodes",6} {"policy",-9} {"passes",6} {"removed",8} {"replaced",8} {"moved",7} {"$/h before",11} {"$/h after",10} {"LP bound",9} {"after/LB",8} {"ms/pass",9} {"total ms",9} {"sims",6} {"to<=1.1LB",10}  note");
         }
 
+        // Warm-up (JIT, caches) on a small cluster, so that the policy measured first does not pay for it.
+        foreach (var policy in chosen)
+        {
+            Run(20, fill, catalog, policy, cap);
+        }
+
         var rows = new List<Result>();
         foreach (var n in sizes)
         {
