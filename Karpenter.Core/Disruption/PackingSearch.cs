@@ -5,14 +5,16 @@ namespace Karpenter.Core.Disruption;
 
 /// <summary>
 /// Chooses WHICH candidates multi-node consolidation removes, over all of them, with a resources-only packing model of
-/// the cluster: every node's free capacity (allocatable minus requested), pods placed first fit in the order the
-/// <see cref="Scheduler"/> tries existing nodes. Pending pods (and pods of deleting nodes) take their room first. Then
-/// candidates are tried one after another in a removal order; a candidate is removed when its pods, and any pods the
-/// model already moved onto it, fit the nodes left; otherwise its tentative moves are rolled back and it stays as a
-/// target. Several removal orders are tried (fewest-resources-per-dollar first, emptiest first, upstream's cheapest-to-
-/// disrupt first) and the one saving most (then moving fewest pods) is kept. The model ignores scheduling constraints
-/// (selectors, taints, topology, ports, volumes); the caller verifies the chosen set with the real scheduler.
-/// Deterministic: the same snapshot always gives the same set, and its work is bounded by pods × log(nodes) per order.
+/// the cluster: every node's free capacity (allocatable minus requested), and first fit over the nodes least likely to
+/// be removed first (nodes that are not candidates, then candidates from the last to be tried). Pending pods (and pods
+/// of deleting nodes) take their room first. Candidates are tried one after another in a removal order; one is removed
+/// when its pods, and any pods the model already moved onto it, fit the nodes left; otherwise its tentative moves are
+/// rolled back and it stays as a target. Several removal orders are tried (least resources per dollar first, emptiest
+/// first, upstream's cheapest-to-disrupt first) and the one saving most (then moving fewest pods) is kept. Only when no
+/// order can delete anything, the model also fills one new node (the largest type) and keeps the prefix of those
+/// candidates that saves most once the cheapest type holding them is paid. The model ignores scheduling constraints
+/// (selectors, taints, topology, ports, volumes): the caller verifies the chosen set with the real scheduler.
+/// Deterministic: the same snapshot always gives the same set; its work is about pods × log(nodes) per order.
 /// </summary>
 public static class PackingSearch
 {
