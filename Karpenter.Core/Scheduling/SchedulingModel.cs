@@ -122,8 +122,10 @@ public sealed class SchedulingOptions
     /// <summary>
     /// A wall-clock cap on the packing-improvement step after the greedy solve, a safety net only: the step is bounded
     /// by <see cref="ImprovementEffort"/> so that its result does not depend on machine load. Zero disables the step.
+    /// The default is well above what the effort takes (0.4-0.9 s of wall time for 20,000 pods on 2 cores at a load
+    /// average of 20-35); at 1 s the cap bound at 20,000 pods under such load and the plan then varied between runs.
     /// </summary>
-    public TimeSpan ImprovementBudget { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan ImprovementBudget { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// How much work the packing-improvement step may do, in placement checks per pod of the batch (plus a fixed
