@@ -614,12 +614,14 @@ public sealed class ClusterState
 
                 var labels = new Dictionary<string, string>(node.Metadata.Labels ?? new Dictionary<string, string>(), StringComparer.Ordinal);
                 labels.TryAdd(Labels.Hostname, name);
+                var starting = claim is not null && !claim.Initialized && !labels.ContainsKey(Labels.NodeInitialized);
+                var allocatable = Resources.FromList(node.Status?.Allocatable);
                 result.Add(new ExistingNode
                 {
                     Name = name,
                     Requirements = Requirements.FromLabels(labels),
-                    Taints = [.. (node.Spec?.Taints ?? []).Where(t => t.Key != Taints.UnregisteredKey)],
-                    Allocatable = Resources.FromList(node.Status?.Allocatable),
+                    Taints = [.. (node.Spec?.Taints ?? []).Where(t => t.Key != Taints.UnregisteredKey && !(starting && IsStartingTaint(t, claim!)))],
+                    Allocatable = starting && !claim!.Allocatable.IsZero && allocatable.IsZero ? claim.Allocatable : allocatable,
                     Requested = requested,
                     HostPortsInUse = ports,
                     NodePoolName = labels.TryGetValue(Labels.NodePool, out var poolName) ? poolName : null,
@@ -649,6 +651,16 @@ public sealed class ClusterState
             return result;
         }
     }
+
+    /// <summary>
+    /// A taint a managed node carries only while it starts (upstream's known ephemeral taints and the NodeClaim's startup
+    /// taints): until the node is initialized the scheduler looks past them, as upstream's <c>StateNode.Taints</c>, so pods
+    /// waiting for a registered but not yet ready node do not make the provisioner launch a second one for them.
+    /// </summary>
+    private static bool IsStartingTaint(V1Taint taint, StateNodeClaim claim) =>
+        (taint.Key, taint.Effect) is (Taints.NotReadyKey, Taints.EffectNoSchedule) or (Taints.UnreachableKey, Taints.EffectNoSchedule)
+            or (Taints.CloudProviderUninitializedKey, Taints.EffectNoSchedule) or (Taints.UnregisteredKey, Taints.EffectNoExecute)
+        || claim.StartupTaints.Any(s => s.Key == taint.Key && s.Effect == taint.Effect && (s.Value ?? string.Empty) == (taint.Value ?? string.Empty));
 
     /// <summary>
     /// What a NodePool's nodes and NodeClaims already use, for its limits (capacity, and <c>nodes</c>). A NodeClaim that

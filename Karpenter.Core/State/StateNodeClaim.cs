@@ -26,6 +26,12 @@ public sealed record StateNodeClaim
     /// <summary>Its taints (startup taints are left out: pods need not tolerate them to be provisioned for).</summary>
     public IReadOnlyList<V1Taint> Taints { get; init; } = [];
 
+    /// <summary>Its startup taints: a node of it carries them until some agent removes them at start-up.</summary>
+    public IReadOnlyList<V1Taint> StartupTaints { get; init; } = [];
+
+    /// <summary>Whether its node is initialized (ready, startup taints gone, resources registered).</summary>
+    public bool Initialized { get; init; }
+
     /// <summary>Capacity once launched; before that, nothing is known for sure.</summary>
     public Resources Capacity { get; init; }
 
@@ -70,6 +76,8 @@ public sealed record StateNodeClaim
             NodeName = string.IsNullOrEmpty(nodeClaim.Status?.NodeName) ? null : nodeClaim.Status.NodeName,
             Requirements = requirements,
             Taints = [.. (nodeClaim.Spec?.Taints ?? []).Select(t => t.ToV1Taint())],
+            StartupTaints = [.. (nodeClaim.Spec?.StartupTaints ?? []).Select(t => t.ToV1Taint())],
+            Initialized = nodeClaim.Status?.Conditions?.Any(c => c.Type == ConditionTypes.Initialized && c.Status == "True") == true,
             Capacity = Resources.FromList(nodeClaim.Status?.Capacity),
             Allocatable = Resources.FromList(nodeClaim.Status?.Allocatable),
             Requests = Resources.FromList(nodeClaim.Spec?.Resources?.Requests),

@@ -99,6 +99,41 @@ public sealed class ClusterStateTests
     }
 
     [Fact]
+    public void A_registered_node_still_starting_offers_its_room_past_its_start_up_taints_until_initialized()
+    {
+        var state = new ClusterState(new FakeTimeProvider());
+        var node = Node("starting");
+        node.Spec = new V1NodeSpec
+        {
+            ProviderID = "aws:///z1/i-1",
+            Taints =
+            [
+                new V1Taint { Key = "node.kubernetes.io/not-ready", Effect = "NoSchedule" },
+                new V1Taint { Key = "example.com/agent-not-ready", Value = "true", Effect = "NoSchedule" },
+                new V1Taint { Key = "dedicated", Value = "gpu", Effect = "NoSchedule" },
+            ],
+        };
+        state.UpdateNode(node);
+        var claim = new StateNodeClaim
+        {
+            Name = "default-abc",
+            NodePoolName = "default",
+            ProviderId = "aws:///z1/i-1",
+            NodeName = "starting",
+            Requirements = new Requirements(),
+            StartupTaints = [new V1Taint { Key = "example.com/agent-not-ready", Value = "true", Effect = "NoSchedule" }],
+        };
+        state.UpdateNodeClaim(claim);
+
+        var starting = Assert.Single(state.ExistingNodes());
+        Assert.Equal(["dedicated"], starting.Taints.Select(t => t.Key));
+
+        // Initialized: a taint now means what it says (e.g. a node that went NotReady).
+        state.UpdateNodeClaim(claim with { Initialized = true });
+        Assert.Equal(3, Assert.Single(state.ExistingNodes()).Taints.Count);
+    }
+
+    [Fact]
     public void Synced_waits_for_every_source()
     {
         var state = new ClusterState(new FakeTimeProvider());
