@@ -138,9 +138,10 @@ public sealed partial class DisruptionController(
             metrics.ConsolidationTimeouts.Add(1, new TagList { { "consolidation_type", "single" } });
         }
 
+        // As upstream: one Unconsolidatable per node every 15 minutes whatever the reason, not one per pass.
         foreach (var (candidate, reason) in consolidator.Unconsolidatable)
         {
-            Publish(candidate.State, EventTypes.Normal, EventReasons.Unconsolidatable, reason);
+            Publish(candidate.State, EventTypes.Normal, EventReasons.Unconsolidatable, reason, UnconsolidatableDedupe);
         }
 
         return single.Command;
@@ -218,15 +219,23 @@ public sealed partial class DisruptionController(
     private void PublishBlocked(StateNode state, string message) =>
         Publish(state, EventTypes.Normal, EventReasons.DisruptionBlocked, message.Length == 0 ? message : string.Concat(char.ToUpperInvariant(message[0]).ToString(), message.AsSpan(1)));
 
-    private void Publish(StateNode state, string type, string reason, string message)
+    /// <summary>
+    /// Publishes on the node and the NodeClaim. Repeats are identified by object, reason and message, or, with
+    /// <paramref name="perObject"/>, by object alone for that long (upstream's <c>DedupeTimeout</c>).
+    /// </summary>
+    private void Publish(StateNode state, string type, string reason, string message, TimeSpan? perObject = null)
     {
         if (state.Node is { } node)
         {
-            events.Publish(new KubeEvent(node, type, reason, message) { DedupeValues = [node.Metadata.Uid ?? node.Metadata.Name, reason, message] });
+            var uid = node.Metadata.Uid ?? node.Metadata.Name;
+            events.Publish(new KubeEvent(node, type, reason, message) { DedupeValues = perObject is null ? [uid, reason, message] : [uid], DedupeTimeout = perObject });
         }
 
-        events.Publish(new KubeEvent(state.NodeClaim, type, reason, message) { DedupeValues = [state.NodeClaim.Metadata.Uid ?? state.Name, reason, message] });
+        var claimUid = state.NodeClaim.Metadata.Uid ?? state.Name;
+        events.Publish(new KubeEvent(state.NodeClaim, type, reason, message) { DedupeValues = perObject is null ? [claimUid, reason, message] : [claimUid], DedupeTimeout = perObject });
     }
+
+    private static readonly TimeSpan UnconsolidatableDedupe = TimeSpan.FromMinutes(15);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Disruption decided: {Command}")]
     private static partial void LogDecided(ILogger logger, Command command);
