@@ -5,6 +5,7 @@ using Amazon.EC2;
 using Amazon.EC2.Model;
 using Amazon.Runtime;
 using Karpenter.Sim.Commands;
+using Karpenter.Tests.Support;
 
 namespace Karpenter.Tests.Sim.Aws;
 
@@ -52,40 +53,5 @@ public sealed partial class ServeAwsPortTests
         var serve = ServeCommand.Create(new AwsServeComponent());
         Assert.Contains(serve.Options, o => o.Name == "--aws-port");
         Assert.Empty(serve.Parse("serve").Errors);
-    }
-
-    private sealed class CapturingWriter : TextWriter
-    {
-        private readonly StringBuilder _text = new();
-        private readonly Lock _gate = new();
-
-        public override Encoding Encoding => Encoding.UTF8;
-
-        public string Text
-        {
-            get
-            {
-                lock (_gate)
-                {
-                    return _text.ToString();
-                }
-            }
-        }
-
-        public override void Write(char value)
-        {
-            lock (_gate)
-            {
-                _text.Append(value);
-            }
-        }
-
-        public override void Write(string? value)
-        {
-            lock (_gate)
-            {
-                _text.Append(value);
-            }
-        }
     }
 }

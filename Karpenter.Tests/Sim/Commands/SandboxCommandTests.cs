@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
 using Karpenter.Sim.Commands;
+using Karpenter.Tests.Support;
 using Karpenter.Tests.Entities;
 using Karpenter.Tests.Sim.KubeApi;
 
@@ -137,40 +138,5 @@ public sealed partial class SandboxCommandTests : IDisposable
 
         Assert.Fail($"timed out after {Patience.TotalSeconds} s waiting for {what}; the sandbox printed:\n{output.Text}");
         return null!;
-    }
-
-    private sealed class CapturingWriter : TextWriter
-    {
-        private readonly StringBuilder _text = new();
-        private readonly Lock _gate = new();
-
-        public override Encoding Encoding => Encoding.UTF8;
-
-        public string Text
-        {
-            get
-            {
-                lock (_gate)
-                {
-                    return _text.ToString();
-                }
-            }
-        }
-
-        public override void Write(char value)
-        {
-            lock (_gate)
-            {
-                _text.Append(value);
-            }
-        }
-
-        public override void Write(string? value)
-        {
-            lock (_gate)
-            {
-                _text.Append(value);
-            }
-        }
     }
 }
