@@ -3,9 +3,9 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
 using Karpenter.Sim.Commands;
-using Karpenter.Tests.Support;
 using Karpenter.Tests.Entities;
 using Karpenter.Tests.Sim.KubeApi;
+using Karpenter.Tests.Support;
 
 namespace Karpenter.Tests.Sim.Commands;
 
