@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using k8s;
 using k8s.Models;
 using Karpenter.Core.Lifecycle;
 using Karpenter.Core.State;
@@ -225,14 +226,15 @@ public sealed partial class DisruptionController(
     /// </summary>
     private void Publish(StateNode state, string type, string reason, string message, TimeSpan? perObject = null)
     {
+        void On(IKubernetesObject<V1ObjectMeta> regarding, string uid) =>
+            events.Publish(new KubeEvent(regarding, type, reason, message) { DedupeValues = perObject is null ? [uid, reason, message] : [uid], DedupeTimeout = perObject });
+
         if (state.Node is { } node)
         {
-            var uid = node.Metadata.Uid ?? node.Metadata.Name;
-            events.Publish(new KubeEvent(node, type, reason, message) { DedupeValues = perObject is null ? [uid, reason, message] : [uid], DedupeTimeout = perObject });
+            On(node, node.Metadata.Uid ?? node.Metadata.Name);
         }
 
-        var claimUid = state.NodeClaim.Metadata.Uid ?? state.Name;
-        events.Publish(new KubeEvent(state.NodeClaim, type, reason, message) { DedupeValues = perObject is null ? [claimUid, reason, message] : [claimUid], DedupeTimeout = perObject });
+        On(state.NodeClaim, state.NodeClaim.Metadata.Uid ?? state.Name);
     }
 
     private static readonly TimeSpan UnconsolidatableDedupe = TimeSpan.FromMinutes(15);

@@ -1,4 +1,5 @@
 using k8s.Models;
+using Karpenter.Core.Lifecycle.Initialization;
 using Karpenter.Core.Scheduling;
 using Karpenter.Entities.WellKnown;
 
@@ -653,13 +654,13 @@ public sealed class ClusterState
     }
 
     /// <summary>
-    /// A taint a managed node carries only while it starts (upstream's known ephemeral taints and the NodeClaim's startup
-    /// taints): until the node is initialized the scheduler looks past them, as upstream's <c>StateNode.Taints</c>, so pods
-    /// waiting for a registered but not yet ready node do not make the provisioner launch a second one for them.
+    /// A taint a managed node carries only while it starts (the known ephemeral taints initialization waits out, and the
+    /// NodeClaim's startup taints): until the node is initialized the scheduler looks past them, as upstream's
+    /// <c>StateNode.Taints</c>, so pods waiting for a registered but not yet ready node do not make the provisioner launch
+    /// a second one for them.
     /// </summary>
     private static bool IsStartingTaint(V1Taint taint, StateNodeClaim claim) =>
-        (taint.Key, taint.Effect) is (Taints.NotReadyKey, Taints.EffectNoSchedule) or (Taints.UnreachableKey, Taints.EffectNoSchedule)
-            or (Taints.CloudProviderUninitializedKey, Taints.EffectNoSchedule) or (Taints.UnregisteredKey, Taints.EffectNoExecute)
+        InitializationStep.IsKnownEphemeral(taint)
         || claim.StartupTaints.Any(s => s.Key == taint.Key && s.Effect == taint.Effect && (s.Value ?? string.Empty) == (taint.Value ?? string.Empty));
 
     /// <summary>

@@ -85,14 +85,7 @@ public sealed class DisruptionControllerTests : DisruptionTest
     [Fact]
     public async Task A_replacement_that_fails_aborts_the_command_and_leaves_the_candidate_untainted()
     {
-        await PoolAsync();
-        var (claim, node) = await ManagedNodeAsync("fake-it-7");
-        await BoundPodAsync(node, "1");
-        await ExpectConsolidatableAsync(claim, true);
-        await DisruptAsync();
-        Env.Clock.Advance(TimeSpan.FromSeconds(15));
-        await DisruptAsync();
-        var replacement = await ExpectReplacementAsync(claim);
+        var (claim, node, replacement) = await StartReplaceCommandAsync();
         Assert.True(Env.Get<ClusterState>().IsMarkedForDeletion(claim.Metadata.Name));
 
         // A stale taint (from a crashed predecessor) is there too: the abort must clear it.
@@ -109,14 +102,7 @@ public sealed class DisruptionControllerTests : DisruptionTest
     [Fact]
     public async Task A_replacement_that_never_initializes_times_out_and_aborts()
     {
-        await PoolAsync();
-        var (claim, node) = await ManagedNodeAsync("fake-it-7");
-        await BoundPodAsync(node, "1");
-        await ExpectConsolidatableAsync(claim, true);
-        await DisruptAsync();
-        Env.Clock.Advance(TimeSpan.FromSeconds(15));
-        await DisruptAsync();
-        await ExpectReplacementAsync(claim);
+        var (claim, _, _) = await StartReplaceCommandAsync();
 
         Env.Clock.Advance(TimeSpan.FromMinutes(11));
         await DisruptAsync();

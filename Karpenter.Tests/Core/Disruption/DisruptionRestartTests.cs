@@ -111,21 +111,6 @@ public sealed class DisruptionRestartTests : DisruptionTest
 
     // ------------------------------------------------------------------ helpers
 
-    /// <summary>A node with one pod that a cheaper replacement can take; the command is started and its replacement created.</summary>
-    private async Task<(NodeClaim Claim, V1Node Node, NodeClaim Replacement)> StartReplaceCommandAsync()
-    {
-        await PoolAsync();
-        var (claim, node) = await ManagedNodeAsync("fake-it-7");
-        await BoundPodAsync(node, "1");
-        await ExpectConsolidatableAsync(claim, true);
-        Assert.Equal(DisruptionDecision.Replace, (await DisruptAsync())?.Decision);
-        Env.Clock.Advance(TimeSpan.FromSeconds(15));
-        await DisruptAsync();
-        var replacement = await ExpectReplacementAsync(claim);
-        await Env.SettledAsync<NodeClaim>(claim.Metadata.Name);
-        return (claim, node, replacement);
-    }
-
     private static async Task ExpectUnmarkedAsync(ControllerEnvironment env, NodeClaim claim, V1Node node)
     {
         var current = await env.SettledAsync<NodeClaim>(claim.Metadata.Name);

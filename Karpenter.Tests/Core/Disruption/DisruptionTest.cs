@@ -135,6 +135,21 @@ public abstract class DisruptionTest : IAsyncLifetime
         return await Env.CachedAsync(replacement);
     }
 
+    /// <summary>A node with one pod that a cheaper replacement can take; the command is started and its replacement created.</summary>
+    private protected async Task<(NodeClaim Claim, V1Node Node, NodeClaim Replacement)> StartReplaceCommandAsync()
+    {
+        await PoolAsync();
+        var (claim, node) = await ManagedNodeAsync("fake-it-7");
+        await BoundPodAsync(node, "1");
+        await ExpectConsolidatableAsync(claim, true);
+        Assert.Equal(DisruptionDecision.Replace, (await DisruptAsync())?.Decision);
+        Env.Clock.Advance(TimeSpan.FromSeconds(15));
+        await DisruptAsync();
+        var replacement = await ExpectReplacementAsync(claim);
+        await Env.SettledAsync<NodeClaim>(claim.Metadata.Name);
+        return (claim, node, replacement);
+    }
+
     private protected static void ExpectDisruptedTaint(V1Node? node, bool expected)
     {
         Assert.NotNull(node);

@@ -164,9 +164,7 @@ public sealed class OperatorInWorldTests(ITestOutputHelper output)
                   - tags:
                       karpenter.sh/discovery: {world.ClusterName}
                 """));
-            var disruption = consolidation == "Never"
-                ? "consolidationPolicy: WhenEmptyOrUnderutilized\n    consolidateAfter: Never"
-                : $"consolidationPolicy: WhenEmptyOrUnderutilized\n    consolidateAfter: {consolidation}";
+            var disruption = $"consolidationPolicy: WhenEmptyOrUnderutilized\n    consolidateAfter: {consolidation}";
             await world.Client.CreateAsync(k8s.KubernetesYaml.Deserialize<NodePool>($"""
                 apiVersion: karpenter.sh/v1
                 kind: NodePool
