@@ -135,6 +135,13 @@ internal sealed class AwsProviderHarness : IAsyncDisposable
         return await task;
     }
 
+    /// <summary>As <see cref="RunAsync{T}(Task{T})"/>, advancing the clock by <paramref name="advance"/> per step, for calls that wait long on it (an SQS long poll).</summary>
+    public async Task<T> RunFastAsync<T>(Task<T> task, TimeSpan advance)
+    {
+        await PumpAsync(Time, task, advance: advance);
+        return await task;
+    }
+
     /// <summary>As <see cref="RunAsync{T}(Task{T})"/>, stepping the clock only every <paramref name="realStep"/> of real time.</summary>
     public async Task<T> RunSlowlyAsync<T>(Task<T> task, TimeSpan realStep)
     {
@@ -148,16 +155,17 @@ internal sealed class AwsProviderHarness : IAsyncDisposable
         await task;
     }
 
-    public static async Task PumpAsync(FakeTimeProvider time, Task task, TimeSpan? realStep = null)
+    public static async Task PumpAsync(FakeTimeProvider time, Task task, TimeSpan? realStep = null, TimeSpan? advance = null)
     {
         var step = realStep ?? TimeSpan.FromMilliseconds(5);
+        var by = advance ?? TimeSpan.FromMilliseconds(10);
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (!task.IsCompleted && DateTime.UtcNow < deadline)
         {
             await Task.WhenAny(task, Task.Delay(step));
             if (!task.IsCompleted)
             {
-                time.Advance(TimeSpan.FromMilliseconds(10));
+                time.Advance(by);
             }
         }
         Assert.True(task.IsCompleted, "the call did not complete within 30 s of stepping the fake clock");
