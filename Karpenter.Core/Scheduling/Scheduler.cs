@@ -824,7 +824,8 @@ internal sealed partial class Solver
                         allowed = [.. group.Domains.Where(d => group.Count(d) > 0 && nodeDomains.Has(d))];
                         if (allowed.Count == 0 && self && !group.Domains.Any(d => group.Count(d) > 0 && shape.NodeRequirements.Get(group.Key).Has(d)))
                         {
-                            var first = group.Domains.FirstOrDefault(nodeDomains.Has);
+                            // The first pod of the group: a domain every other owner can follow it to, if there is one.
+                            var first = group.Domains.FirstOrDefault(d => nodeDomains.Has(d) && group.OwnersReach(d)) ?? group.Domains.FirstOrDefault(nodeDomains.Has);
                             allowed = first is null ? [] : [first];
                         }
 
@@ -884,9 +885,14 @@ internal sealed partial class Solver
     /// decided now (the least counted one it allows), so that every count later spread pods are checked against is
     /// the count kube-scheduler will see whatever order the pods bind in; an undecided NodeClaim's pods would be
     /// counted only once it is narrowed, after spread pods were placed against counts without them.
+    /// Likewise a pod that a pod affinity over a non-hostname key selects: uncounted, it is invisible to the pods that
+    /// need it, and a self-affinity pod placed later would take a domain of its own while this one may end in another
+    /// (upstream counts only decided domains and has this flaw). Its domain is the one every owner of the affinity can
+    /// reach, then the one holding most of the selected pods.
     /// </summary>
     private void DecideCountedDomains(Shape shape, ref int reqId)
     {
+        DecideAffinityDomains(shape, ref reqId);
         foreach (var group in shape.SelectedBy)
         {
             if (group.Type != TopologyType.Spread || group.IsHostname || group.Domains.Length < 2)
@@ -918,6 +924,41 @@ internal sealed partial class Solver
                 if (count < bestCount)
                 {
                     (best, bestCount) = (d, count);
+                }
+            }
+
+            if (possible > 1 && best is not null)
+            {
+                reqId = NarrowTo(reqId, group.Key, group.Domains, [best]);
+            }
+        }
+    }
+
+    private void DecideAffinityDomains(Shape shape, ref int reqId)
+    {
+        foreach (var group in shape.SelectedBy)
+        {
+            if (group.Type != TopologyType.Affinity || group.IsHostname || group.Domains.Length < 2)
+            {
+                continue;
+            }
+
+            var nodeDomains = _reqs[reqId].Get(group.Key);
+            string? best = null;
+            var bestScore = (Reach: false, Count: -1);
+            var possible = 0;
+            foreach (var d in group.Domains)
+            {
+                if (!nodeDomains.Has(d))
+                {
+                    continue;
+                }
+
+                possible++;
+                var score = (Reach: group.OwnersReach(d), Count: group.Count(d));
+                if (best is null || (score.Reach && !bestScore.Reach) || (score.Reach == bestScore.Reach && score.Count > bestScore.Count))
+                {
+                    (best, bestScore) = (d, score);
                 }
             }
 

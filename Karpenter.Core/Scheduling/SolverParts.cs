@@ -89,6 +89,10 @@ internal sealed class Shape
         {
             var group = solver.GroupFor(TopologyType.Affinity, term, constraints);
             Owned.Add((group, group.Selects(constraints.Namespace, constraints.Labels)));
+            if (!group.IsHostname && NodeRequirements.Get(group.Key) is { } domains && !group.OwnerDomains.Contains(domains))
+            {
+                group.OwnerDomains.Add(domains);
+            }
         }
 
         foreach (var term in constraints.AntiAffinityTerms)

@@ -46,6 +46,23 @@ internal sealed class TopologyGroup
 
     public Dictionary<string, int> Counts { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Pod affinity groups: the domains of <see cref="Key"/> each owning shape's node requirements allow.</summary>
+    public List<Requirement> OwnerDomains { get; } = [];
+
+    /// <summary>Whether every pod owning this group may go to <paramref name="domain"/>.</summary>
+    public bool OwnersReach(string domain)
+    {
+        foreach (var allowed in OwnerDomains)
+        {
+            if (!allowed.Has(domain))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>Hostname groups: the count on each bin (node or planned NodeClaim), by bin id.</summary>
     public List<int> BinCounts { get; } = [];
 

@@ -127,6 +127,35 @@ public sealed class PlanValidityTests
     }
 
     [Fact]
+    public void A_zonal_self_affinity_pod_joins_the_zone_of_a_matching_pod_placed_before_it_on_a_NodeClaim_of_undecided_zone()
+    {
+        // The web pod with hostname anti-affinity opens its NodeClaim first, in no particular zone. The web pod with
+        // zonal self-affinity (zone 2 only; the same host port, so not on that NodeClaim) must share a zone with it
+        // once both are bound, so the first NodeClaim cannot be left to take zone 1 from a small pod that fits beside it.
+        var web = new Dictionary<string, string> { ["app"] = "web" };
+        static void Port(V1PodSpec s) => s.Containers[0].Ports = [new V1ContainerPort { ContainerPort = 80, HostPort = 8080 }];
+        var anti = Pod("500m", "512Mi", web, s =>
+        {
+            Port(s);
+            s.Affinity = new V1Affinity { PodAntiAffinity = new V1PodAntiAffinity { RequiredDuringSchedulingIgnoredDuringExecution = [Term(Hostname, web)] } };
+        });
+        var affine = Pod("1", "1Gi", web, s =>
+        {
+            Port(s);
+            s.NodeSelector = new Dictionary<string, string> { [Zone] = "test-zone-2" };
+            s.Affinity = new V1Affinity { PodAffinity = new V1PodAffinity { RequiredDuringSchedulingIgnoredDuringExecution = [Term(Zone, web)] } };
+        });
+        var small = Pod("100m", "128Mi", spec: s => s.NodeSelector = new Dictionary<string, string> { [Zone] = "test-zone-1" });
+        var input = new SchedulingInput { Pods = [anti, affine, small], NodePools = [Pool()] };
+
+        var result = Solve(input);
+
+        ExpectAllScheduled(result);
+        PlanChecker.ExpectValid(input, result);
+        Assert.Equal("test-zone-2", Single(ExpectClaimFor(result, anti), Zone));
+    }
+
+    [Fact]
     public void The_checker_catches_host_port_clashes_and_unguaranteed_node_affinity()
     {
         var pods = Enumerable.Range(0, 2).Select(_ => Pod("250m", "256Mi", spec: s =>
