@@ -38,7 +38,23 @@ public sealed class FaultRule
 
     internal bool Exhausted => MaxHits is { } max && Hits >= max;
 
-    internal void Hit() => Interlocked.Increment(ref _hits);
+    /// <summary>Counts one hit unless the rule is already used up; atomic, so concurrent requests never exceed <see cref="MaxHits"/>.</summary>
+    internal bool TryHit()
+    {
+        while (true)
+        {
+            var hits = Volatile.Read(ref _hits);
+            if (MaxHits is { } max && hits >= max)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref _hits, hits + 1, hits) == hits)
+            {
+                return true;
+            }
+        }
+    }
 
     public void Remove() => _owner.Remove(this);
 
@@ -178,17 +194,20 @@ public sealed class KubeApiFaults
 
             if (rule.Delay > TimeSpan.Zero)
             {
-                rule.Hit();
-                delay += rule.Delay;
+                if (rule.TryHit())
+                {
+                    delay += rule.Delay;
+                }
+
                 continue;
             }
 
-            if (failure is not null)
+            // Checked before counting, and counted atomically: two concurrent requests must not both take the last hit.
+            if (failure is not null || !rule.TryHit())
             {
                 continue;
             }
 
-            rule.Hit();
             var code = rule.StatusCode;
             failure = rule.IsConflict
                 ? (g, name) => ApiError.Conflict(g, resource, name, ApiError.OptimisticLockMessage)
