@@ -65,8 +65,12 @@ public sealed class OperatorInWorldTests(ITestOutputHelper output)
         try
         {
             await world.Client.CreateAsync(Deployment("victim", replicas: 1, cpu: "500m", memory: "512Mi"));
-            var end = world.Clock.GetUtcNow() + TimeSpan.FromMinutes(12);
-            await world.UntilAsync(w => w.Clock.GetUtcNow() >= end, TimeSpan.FromMinutes(3), "twelve simulated minutes");
+            // At least twelve simulated minutes and eight launches (a loaded machine slows the operator against the
+            // paced clock: 14 launches in 12 minutes at load 1, 7 at load 4), at most thirty minutes.
+            var start = world.Clock.GetUtcNow();
+            await world.UntilAsync(
+                w => w.Clock.GetUtcNow() >= start + TimeSpan.FromMinutes(30) || (w.Clock.GetUtcNow() >= start + TimeSpan.FromMinutes(12) && LaunchedCount(created, samples) >= 8),
+                TimeSpan.FromMinutes(4), "twelve simulated minutes and eight launches");
         }
         finally
         {
@@ -94,6 +98,15 @@ public sealed class OperatorInWorldTests(ITestOutputHelper output)
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /// <summary>How many nodes the rogue loop has seen so far (it records them under the samples' lock).</summary>
+    private static int LaunchedCount(HashSet<string> created, List<int> samples)
+    {
+        lock (samples)
+        {
+            return created.Count;
+        }
+    }
 
     /// <summary>The rogue controller: every 5 s (world time), a <c>chaos=true:NoExecute</c> taint on every Karpenter node without it.</summary>
     private static async Task TaintEveryNodeAsync(SimulatedWorld world, HashSet<string> created, List<int> samples, CancellationToken cancellationToken)
