@@ -205,6 +205,7 @@ internal sealed class SimulationSession(Scenario scenario, double speed)
             }
 
             var probe = new LowerBoundProbe(world, app.Services.GetRequiredService<ICloudProvider>());
+            var freshPlan = new FreshPlanProbe(world, app.Services.GetRequiredService<ICloudProvider>());
             using var backlog = new OperatorBacklog(app.Services.GetRequiredService<IMeterFactory>(), BacklogWait, BacklogDepth);
             await using var governor = Pacing && world.AcceleratedClock is { } clock ? new ClockGovernor(clock, [backlog.Pressure]) : null;
             governor?.Start();
@@ -216,6 +217,7 @@ internal sealed class SimulationSession(Scenario scenario, double speed)
                     onSample?.Invoke(sample, events);
                 },
                 LowerBound = probe.EstimateAsync,
+                FreshPlan = freshPlan.PlanAsync,
                 SettleWindow = SettleWindow,
                 SampleInterval = SampleInterval,
             });

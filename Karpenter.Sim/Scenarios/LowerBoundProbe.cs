@@ -36,53 +36,16 @@ public sealed class LowerBoundProbe(SimulatedWorld world, ICloudProvider cloudPr
     /// <summary>The bound now.</summary>
     public async Task<BoundEstimate> EstimateAsync(CancellationToken cancellationToken)
     {
-        var caches = world.ClusterServices.GetRequiredService<ClusterCaches>();
-        var pods = world.Pods()
-            .Where(p => p.Metadata.DeletionTimestamp is null && p.Status?.Phase is not ("Succeeded" or "Failed"))
-            .Where(p => p.Metadata.OwnerReferences?.Any(o => o.Kind is "DaemonSet" or "Node") != true)
-            .ToList();
-        var daemonSetPods = caches.DaemonSets.List()
-            .Where(d => d.Spec?.Template?.Spec is not null)
-            .Select(d => new V1Pod { Metadata = d.Spec.Template.Metadata ?? new V1ObjectMeta(), Spec = d.Spec.Template.Spec })
-            .ToList();
-
-        KubeList<NodePool> nodePools;
-        try
-        {
-            nodePools = await world.Client.ListAsync<NodePool>(cancellationToken: cancellationToken);
-        }
-        catch (KubeApiException e)
-        {
-            return new BoundEstimate(null, pods.Count, $"the NodePools could not be listed: {e.Message}");
-        }
-
-        var pools = new List<SchedulingNodePool>();
-        foreach (var nodePool in nodePools.Items.Where(n => n.Metadata.DeletionTimestamp is null && !n.IsStatic))
-        {
-            IReadOnlyList<InstanceType> types;
-            try
-            {
-                types = await cloudProvider.GetInstanceTypesAsync(nodePool, cancellationToken);
-            }
-            catch (Exception e) when (e is KubeApiException or InvalidOperationException or HttpRequestException)
-            {
-                return new BoundEstimate(null, pods.Count, $"the instance types of NodePool {nodePool.Metadata.Name} could not be read: {e.Message}");
-            }
-
-            if (SchedulingNodePoolAdapter.ToSchedulingNodePool(nodePool, types, default, out _) is { } pool)
-            {
-                pools.Add(pool);
-            }
-        }
-
+        var demand = await ClusterDemand.ReadAsync(world, cloudProvider, cancellationToken);
+        var (pods, daemonSetPods, pools) = (demand.Pods, demand.DaemonSetPods, demand.NodePools);
         if (pods.Count == 0)
         {
             return new BoundEstimate(0, 0, "OPTIMAL");
         }
 
-        if (pools.Count == 0)
+        if (demand.Problem is { } problem)
         {
-            return new BoundEstimate(null, pods.Count, "no NodePool offers instance types");
+            return new BoundEstimate(null, pods.Count, problem);
         }
 
         var bound = CostLowerBound.Compute(pods, pools, daemonSetPods);

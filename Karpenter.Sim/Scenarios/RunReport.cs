@@ -41,6 +41,64 @@ public sealed record Sample
     /// count and the bound) unchanged for <see cref="ScenarioRunOptions.SettleWindow"/> up to this sample.
     /// </summary>
     public bool Settled { get; init; }
+
+    /// <summary>The fresh-plan reference at this sample (computed at settled samples and at the end; null elsewhere).</summary>
+    public FreshPlan? FreshPlan { get; init; }
+}
+
+/// <summary>Cost against the fresh plan, and the fresh plan against the LP bound, at one sample.</summary>
+public sealed record FreshPlanPoint
+{
+    public required TimeSpan At { get; init; }
+
+    public required double CostPerHour { get; init; }
+
+    public required double FreshPlanPerHour { get; init; }
+
+    public double? LowerBoundPerHour { get; init; }
+
+    /// <summary>Cost ÷ fresh plan: above 1, provisioning and consolidation leave money on the table.</summary>
+    public double? CostOverPlan { get; init; }
+
+    /// <summary>Fresh plan ÷ LP bound: packing plus the bound's looseness.</summary>
+    public double? PlanOverBound { get; init; }
+
+    /// <summary>What the cluster runs then ("N × type capacity-type").</summary>
+    public required string Runs { get; init; }
+
+    /// <summary>What the fresh plan would launch instead.</summary>
+    public required string PlanBuys { get; init; }
+
+    /// <summary>Pods the fresh plan could not place.</summary>
+    public int Unplaced { get; init; }
+}
+
+/// <summary>
+/// The cluster against a from-scratch plan of the same pods by the operator's own scheduler (see
+/// <see cref="FreshPlanProbe"/>): separates what provisioning and consolidation leave on the table (cost ÷ plan) from
+/// packing and the bound's looseness (plan ÷ bound).
+/// </summary>
+public sealed record FreshPlanSummary
+{
+    /// <summary>What the plan assumes (see <see cref="FreshPlanProbe.Assumptions"/>).</summary>
+    public required string Assumptions { get; init; }
+
+    /// <summary>Settled samples with a plan and a bound.</summary>
+    public int SettledSamples { get; init; }
+
+    /// <summary>Time-averaged fresh plan over the settled samples.</summary>
+    public double? SettledFreshPlanPerHour { get; init; }
+
+    /// <summary>Time-averaged cost ÷ time-averaged fresh plan over the settled samples.</summary>
+    public double? SettledCostOverPlan { get; init; }
+
+    /// <summary>Time-averaged fresh plan ÷ time-averaged bound over the settled samples.</summary>
+    public double? SettledPlanOverBound { get; init; }
+
+    /// <summary>At the settled peak of demand (the sample of <see cref="BoundSummary.PeakAt"/>).</summary>
+    public FreshPlanPoint? Peak { get; init; }
+
+    public FreshPlanPoint? AtEnd { get; init; }
 }
 
 /// <summary>Cost against the LP lower bound over a run.</summary>
@@ -105,6 +163,9 @@ public sealed record RunReport
 
     /// <summary>The cost against the LP lower bound (null when the run had no bound probe).</summary>
     public BoundSummary? Bound { get; init; }
+
+    /// <summary>The cost against a from-scratch plan of the same pods (null when the run had no fresh-plan probe).</summary>
+    public FreshPlanSummary? FreshPlan { get; init; }
 
     public required IReadOnlyList<Sample> Samples { get; init; }
 

@@ -23,6 +23,12 @@ public sealed class ScenarioRunOptions
     /// <summary>Computes the cost lower bound at each sample (e.g. <see cref="LowerBoundProbe.EstimateAsync"/>); null: no bound.</summary>
     public Func<CancellationToken, Task<BoundEstimate>>? LowerBound { get; set; }
 
+    /// <summary>
+    /// Plans the pods from scratch at each settled sample and at the end (e.g. <see cref="FreshPlanProbe.PlanAsync"/>);
+    /// null: no fresh-plan reference.
+    /// </summary>
+    public Func<CancellationToken, Task<FreshPlan>>? FreshPlan { get; set; }
+
     /// <summary>How long the workload's demand must stay unchanged (with nothing pending) for the cluster to count as settled.</summary>
     public TimeSpan SettleWindow { get; set; } = TimeSpan.FromMinutes(5);
 }
@@ -107,7 +113,7 @@ public sealed class ScenarioRunner
 
                 if (elapsed >= nextSample || elapsed >= _scenario.Duration)
                 {
-                    var sample = await SampleAsync(Min(elapsed, _scenario.Duration), cancellationToken);
+                    var sample = await SampleAsync(Min(elapsed, _scenario.Duration), elapsed >= _scenario.Duration, cancellationToken);
                     if (previous is not null)
                     {
                         _cost += previous.CostPerHour * (sample.At - lastSample).TotalHours;
@@ -216,7 +222,7 @@ public sealed class ScenarioRunner
         }
     }
 
-    private async Task<Sample> SampleAsync(TimeSpan at, CancellationToken cancellationToken)
+    private async Task<Sample> SampleAsync(TimeSpan at, bool final, CancellationToken cancellationToken)
     {
         var nodes = _world.Nodes();
         var pods = _world.Pods();
@@ -253,6 +259,18 @@ public sealed class ScenarioRunner
             _lastDemand = (bound?.Pods ?? -1, bound?.PerHour, at);
         }
 
+        // Planned right after the bound, so that both see the same pods (a scale-down deleting pods in between would
+        // make the plan cheaper than the bound); a plan of a different pod count is no reference and is dropped.
+        FreshPlan? freshPlan = null;
+        if (_options.FreshPlan is { } planner && (final || at - _lastDemand.Since >= _options.SettleWindow))
+        {
+            freshPlan = await planner(cancellationToken);
+            if (bound is not null && freshPlan.Pods != bound.Pods)
+            {
+                freshPlan = freshPlan with { PerHour = null, Problem = $"the pods changed between the bound ({bound.Pods}) and the plan ({freshPlan.Pods})" };
+            }
+        }
+
         await CollectEventsAsync(at, cancellationToken);
         var newEvents = _events.Skip(_lastReportedEvents).ToList();
         _lastReportedEvents = _events.Count;
@@ -276,6 +294,11 @@ public sealed class ScenarioRunner
         {
             Settled = bound?.PerHour is not null && sample.PendingPods == 0 && sample.Instances == sample.ReadyNodes && at - _lastDemand.Since >= _options.SettleWindow,
         };
+        if (sample.Settled || final)
+        {
+            sample = sample with { FreshPlan = freshPlan };
+        }
+
         _samples.Add(sample);
         _options.OnSample?.Invoke(sample, newEvents);
         return sample;
@@ -421,6 +444,7 @@ public sealed class ScenarioRunner
             KarpenterEvents = [.. _events.TakeLast(MaxEvents)],
             Problems = problems,
             Bound = _options.LowerBound is null ? null : SummariseBound(_samples, _options.SettleWindow, _boundProblem),
+            FreshPlan = _options.FreshPlan is null ? null : SummariseFreshPlan(_samples),
         };
     }
 
@@ -448,6 +472,43 @@ public sealed class ScenarioRunner
             PeakLowerBoundPerHour = peak?.LowerBoundPerHour,
             PeakRatio = peak is null ? null : RatioOf(peak.CostPerHour, peak.LowerBoundPerHour),
             Problem = problem,
+        };
+    }
+
+    /// <summary>
+    /// Cost against the fresh plan, and the fresh plan against the bound: at the settled peak of demand (the same
+    /// sample as <see cref="BoundSummary.PeakAt"/>), time-averaged over the settled samples, and at the end.
+    /// </summary>
+    internal static FreshPlanSummary SummariseFreshPlan(IReadOnlyList<Sample> samples)
+    {
+        var settled = samples.Where(s => s.Settled && s.FreshPlan?.PerHour is not null && s.LowerBoundPerHour is not null).ToList();
+        var peakBound = settled.Count == 0 ? 0 : settled.Max(s => s.LowerBoundPerHour!.Value);
+        var peak = settled.LastOrDefault(s => peakBound > 0 && SameBound(s.LowerBoundPerHour, peakBound));
+        var cost = settled.Count == 0 ? (double?)null : settled.Average(s => s.CostPerHour);
+        var plan = settled.Count == 0 ? (double?)null : settled.Average(s => s.FreshPlan!.PerHour!.Value);
+        var bound = settled.Count == 0 ? (double?)null : settled.Average(s => s.LowerBoundPerHour!.Value);
+        return new FreshPlanSummary
+        {
+            Assumptions = FreshPlanProbe.Assumptions,
+            SettledSamples = settled.Count,
+            SettledFreshPlanPerHour = plan,
+            SettledCostOverPlan = cost is { } c ? RatioOf(c, plan) : null,
+            SettledPlanOverBound = plan is { } p ? RatioOf(p, bound) : null,
+            Peak = peak is null ? null : Point(peak),
+            AtEnd = samples[^1].FreshPlan is { PerHour: not null } ? Point(samples[^1]) : null,
+        };
+
+        static FreshPlanPoint Point(Sample s) => new()
+        {
+            At = s.At,
+            CostPerHour = s.CostPerHour,
+            FreshPlanPerHour = s.FreshPlan!.PerHour!.Value,
+            LowerBoundPerHour = s.LowerBoundPerHour,
+            CostOverPlan = RatioOf(s.CostPerHour, s.FreshPlan.PerHour),
+            PlanOverBound = RatioOf(s.FreshPlan.PerHour!.Value, s.LowerBoundPerHour),
+            Runs = string.Join(", ", s.InstancesByType.OrderByDescending(t => t.Value).ThenBy(t => t.Key, StringComparer.Ordinal).Select(t => $"{t.Value} × {t.Key}")),
+            PlanBuys = s.FreshPlan.Buys,
+            Unplaced = s.FreshPlan.Unplaced,
         };
     }
 

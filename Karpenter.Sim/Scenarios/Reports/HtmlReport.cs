@@ -50,6 +50,11 @@ public static class HtmlReport
             html.Append(CultureInfo.InvariantCulture, $"<p>Lower bound: {Encode(bound.Assumptions)}. Ratios are cost ÷ bound; {Encode(bound.SettledDefinition)}.</p>\n");
         }
 
+        if (report.FreshPlan is { } plan)
+        {
+            html.Append(CultureInfo.InvariantCulture, $"<p>Fresh plan: {Encode(plan.Assumptions)}. Cost ÷ plan above 1 is what provisioning and consolidation leave on the table; plan ÷ bound is packing plus the bound's looseness.</p>\n");
+        }
+
         if (report.Problems.Count > 0)
         {
             html.Append("<h2>Problems</h2>\n<ul>\n");
@@ -65,7 +70,7 @@ public static class HtmlReport
         var samples = report.Samples;
         html.Append(Chart("Nodes", samples, [("nodes", "#0969da", s => s.Nodes), ("ready", "#1a7f37", s => s.ReadyNodes), ("instances", "#8250df", s => s.Instances)], report.Duration, "0"));
         html.Append(Chart("Pods", samples, [("running", "#1a7f37", s => s.RunningPods), ("pending", "#cf222e", s => s.PendingPods)], report.Duration, "0"));
-        html.Append(Chart("Cost per hour (USD)", samples, [("cost/h", "#bf8700", s => s.CostPerHour), ("lower bound", "#57606a", s => s.LowerBoundPerHour ?? double.NaN)], report.Duration, "0.00"));
+        html.Append(Chart("Cost per hour (USD)", samples, [("cost/h", "#bf8700", s => s.CostPerHour), ("lower bound", "#57606a", s => s.LowerBoundPerHour ?? double.NaN), ("fresh plan", "#1a7f37", s => s.FreshPlan?.PerHour ?? double.NaN)], report.Duration, "0.00"));
         html.Append(Chart("Utilisation of allocatable (%)", samples, [("cpu", "#0969da", s => s.CpuUtilisation * 100), ("memory", "#8250df", s => s.MemoryUtilisation * 100)], report.Duration, "0"));
 
         html.Append("<h2>Instances by type</h2>\n<table><tr><th>type</th><th>capacity</th><th>launched</th><th>terminated</th><th>running at end</th></tr>\n");

@@ -39,8 +39,23 @@ public static class SummaryRows
                 : "n/a"));
         }
 
+        if (report.FreshPlan is { } plan)
+        {
+            rows.Add(("fresh plan, settled (time-averaged)", plan.SettledFreshPlanPerHour is { } f
+                ? string.Create(CultureInfo.InvariantCulture, $"{Dollars(f)}: cost ÷ plan {Ratio(plan.SettledCostOverPlan)}, plan ÷ bound {Ratio(plan.SettledPlanOverBound)}")
+                : "n/a (never settled)"));
+            rows.Add(("fresh plan at the settled peak", Point(plan.Peak)));
+            rows.Add(("fresh plan at the end", Point(plan.AtEnd)));
+        }
+
         return rows;
     }
+
+    private static string Point(FreshPlanPoint? p) => p is null
+        ? "n/a"
+        : string.Create(CultureInfo.InvariantCulture, $"{Dollars(p.FreshPlanPerHour)} at {ScenarioReader.Format(p.At)}: cost ÷ plan {Ratio(p.CostOverPlan)}, plan ÷ bound {Ratio(p.PlanOverBound)}; runs {Or(p.Runs)}, plan buys {Or(p.PlanBuys)}{(p.Unplaced > 0 ? $" ({p.Unplaced} pods unplaced)" : string.Empty)}");
+
+    private static string Or(string s) => s.Length == 0 ? "nothing" : s;
 
     private static string Ratio(double? r) => r is { } v ? string.Create(CultureInfo.InvariantCulture, $"{v:0.00}") : "n/a";
 

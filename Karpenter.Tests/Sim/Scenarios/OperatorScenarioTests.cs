@@ -151,6 +151,17 @@ public sealed class OperatorScenarioTests(ITestOutputHelper output)
         var bound = report.Bound!;
         output.WriteLine($"{scenario.Name}: {report.WallTime.TotalSeconds:0.0} s wall, effective {report.EffectiveSpeed:0.#}x; pods {report.PodsScheduled}/{report.PodsCreated}, p50 {report.TimeToScheduleP50Seconds:0.#} s, p99 {report.TimeToScheduleP99Seconds:0.#} s; " +
             $"cost/bound settled {bound.SettledRatio:0.00} over {bound.SettledSamples} samples, at the settled peak {bound.PeakRatio:0.00} ({bound.PeakCostPerHour:0.000} / {bound.PeakLowerBoundPerHour:0.000} at {bound.PeakAt}), at the end {bound.RatioAtEnd:0.00}");
+        if (report.FreshPlan is { } plan)
+        {
+            foreach (var (name, point) in new[] { ("settled peak", plan.Peak), ("end", plan.AtEnd) })
+            {
+                output.WriteLine(point is null ? $"fresh plan at the {name}: n/a" :
+                    $"fresh plan at the {name} ({point.At}): cost {point.CostPerHour:0.000}, plan {point.FreshPlanPerHour:0.000}, bound {point.LowerBoundPerHour:0.000}; cost/plan {point.CostOverPlan:0.00}, plan/bound {point.PlanOverBound:0.00}; runs {point.Runs}; plan buys {point.PlanBuys}");
+            }
+
+            output.WriteLine($"fresh plan settled: cost/plan {plan.SettledCostOverPlan:0.00}, plan/bound {plan.SettledPlanOverBound:0.00} over {plan.SettledSamples} samples");
+        }
+
         foreach (var problem in report.Problems.Where(p => !p.StartsWith("log: ", StringComparison.Ordinal)))
         {
             output.WriteLine("problem: " + problem);
