@@ -22,7 +22,11 @@ public static class DisruptionRegistration
     {
         ArgumentNullException.ThrowIfNull(services);
         services.TryAddSingleton(TimeProvider.System);
-        services.AddOptions<DisruptionOptions>().ValidateOnStart();
+        // FEATURE_GATES=SpotToSpotConsolidation=true reaches the operator as KarpenterOptions.FeatureGates; without this
+        // line the gate was read and validated but disruption never saw it, and spot nodes were never replaced.
+        services.AddOptions<DisruptionOptions>()
+            .Configure<IOptions<KarpenterOptions>>((disruption, karpenter) => disruption.SpotToSpotConsolidation |= karpenter.Value.FeatureGates.SpotToSpotConsolidation)
+            .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DisruptionOptions>, DisruptionOptionsValidator>());
         services.TryAddSingleton<DisruptionMetrics>();
         services.TryAddSingleton<Karpenter.Core.Metrics.LifecycleMetrics>();

@@ -185,11 +185,15 @@ internal sealed class SimulationSession(Scenario scenario, double speed)
             Microsoft.AspNetCore.Builder.WebApplication app;
             try
             {
-                app = await OperatorLauncher.StartAsync(world, logging: b =>
+                app = await OperatorLauncher.StartAsync(world, settings: Scenario.Settings.ToDictionary(s => s.Key, s => (string?)s.Value, StringComparer.Ordinal), logging: b =>
                 {
                     b.ClearProviders();
                     b.AddProvider(Logs);
                 }, cancellationToken: cancellationToken);
+            }
+            catch (OperatorSettingsException e) when (Scenario.SettingsPosition is { } position)
+            {
+                throw new ScenarioException(position, $"the operator refused the scenario's settings: {string.Join("; ", e.Problems)}", e);
             }
             catch (OperatorSettingsException e)
             {

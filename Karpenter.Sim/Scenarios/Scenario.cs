@@ -29,6 +29,15 @@ public sealed record Scenario
     /// <summary>A catalog file of instance types for the AWS emulator (absolute), or null for the embedded one.</summary>
     public string? CatalogPath { get; init; }
 
+    /// <summary>
+    /// Operator settings by environment-variable name (e.g. <c>FEATURE_GATES: SpotToSpotConsolidation=true</c>), over
+    /// the operator's defaults: what a settings change would do is a question a simulation answers.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Where <see cref="Settings"/> was written (for the operator's refusals), when it was.</summary>
+    public SourcePosition? SettingsPosition { get; init; }
+
     /// <summary>Objects to apply at the start, in order (NodePools, EC2NodeClasses, Deployments, budgets, …).</summary>
     public IReadOnlyList<ScenarioManifest> Manifests { get; init; } = [];
 

@@ -19,7 +19,14 @@ public static partial class ScenarioReader
     /// <summary>The name of the built-in scenario <c>make run</c> runs.</summary>
     public const string DefaultScenarioName = "default.yaml";
 
-    private static readonly string[] TopFields = ["name", "description", "duration", "speed", "catalog", "manifests", "workloads", "timeline", "cloud"];
+    private static readonly string[] TopFields = ["name", "description", "duration", "speed", "catalog", "settings", "manifests", "workloads", "timeline", "cloud"];
+
+    /// <summary>
+    /// The operator settings a scenario may set (by environment-variable name): those that change what Karpenter
+    /// decides. The rest (endpoints, ports, the cluster's name and addresses) describe the world and are the world's.
+    /// </summary>
+    internal static readonly string[] ScenarioSettings =
+        ["FEATURE_GATES", "BATCH_MAX_DURATION", "BATCH_IDLE_DURATION", "PREFERENCE_POLICY", "MIN_VALUES_POLICY", "VM_MEMORY_OVERHEAD_PERCENT", "RESERVED_ENIS"];
     private static readonly string[] ManifestFields = ["file", "inline"];
     private static readonly string[] WorkloadFields = ["name", "namespace", "replicas", "cpu", "memory", "labels", "nodeSelector", "tolerations", "affinity", "topologySpreadConstraints", "disruptionBudget"];
     private static readonly string[] BudgetFields = ["minAvailable", "maxUnavailable"];
@@ -126,12 +133,25 @@ public static partial class ScenarioReader
             Duration = duration,
             Speed = speed,
             CatalogPath = ReadCatalog(context, root),
+            Settings = ReadSettings(context, root),
+            SettingsPosition = root.Children.TryGetValue(new YamlScalarNode("settings"), out var settings) ? context.At(settings) : null,
             Manifests = [.. context.List(root, "manifests", ReadManifests).SelectMany(m => m)],
             Workloads = workloads,
             Timeline = [.. timeline.OrderBy(s => s.At)],
             CloudEvents = [.. cloud.OrderBy(c => c.At)],
             Source = file,
         };
+    }
+
+    private static Dictionary<string, string> ReadSettings(Context context, YamlMappingNode root)
+    {
+        var settings = context.StringMap(root, "settings");
+        if (settings.Count > 0)
+        {
+            context.OnlyFields(context.Mapping(root.Children[new YamlScalarNode("settings")], "'settings'"), ScenarioSettings, "'settings' (operator settings by environment-variable name)");
+        }
+
+        return settings;
     }
 
     private static string? ReadCatalog(Context context, YamlMappingNode root)

@@ -47,6 +47,7 @@ public sealed class ScenarioReaderTests
             name: demo
             duration: 1h30m
             speed: 120
+            settings: { FEATURE_GATES: SpotToSpotConsolidation=true }
             manifests:
               - inline: { apiVersion: karpenter.sh/v1, kind: NodePool, metadata: { name: a }, spec: {} }
             workloads:
@@ -69,6 +70,7 @@ public sealed class ScenarioReaderTests
 
         Assert.Equal(TimeSpan.FromMinutes(90), scenario.Duration);
         Assert.Equal(120, scenario.Speed);
+        Assert.Equal("SpotToSpotConsolidation=true", scenario.Settings["FEATURE_GATES"]);
         var web = Assert.Single(scenario.Workloads);
         Assert.Equal(("shop", 3, "500m", "1Gi"), (web.Namespace, web.Replicas, web.Cpu, web.Memory));
         Assert.Equal("spot", web.NodeSelector["karpenter.sh/capacity-type"]);
@@ -94,6 +96,7 @@ public sealed class ScenarioReaderTests
     [InlineData("name: x\nworkloads: [{name: Web}]\n", "s.yaml:2:20: workload name 'Web' must be a DNS label")]
     [InlineData("name: x\nworkloads:\n  - name: a\n    disruptionBudget: {minAvailable: 1, maxUnavailable: 1}\n", "s.yaml:4:23: a disruption budget has exactly one of")]
     [InlineData("name: x\nworkloads: [\n", "s.yaml:3:1: not valid YAML")]
+    [InlineData("name: x\nsettings: {CLUSTER_NAME: other}\n", "s.yaml:2:12: unknown field 'CLUSTER_NAME' in 'settings' (operator settings by environment-variable name)")]
     public void A_mistake_is_reported_with_its_file_position(string yaml, string expected)
     {
         var e = Assert.Throws<ScenarioException>(() => ScenarioReader.Read(yaml, "s.yaml", Path.GetTempPath()));
@@ -105,7 +108,9 @@ public sealed class ScenarioReaderTests
     {
         var schema = JsonNode.Parse(File.ReadAllText(Path.Combine(RepositoryRoot(), "examples", "scenarios", "scenario.schema.json")))!;
         var top = schema["properties"]!.AsObject().Select(p => p.Key).Order(StringComparer.Ordinal);
-        Assert.Equal(["catalog", "cloud", "description", "duration", "manifests", "name", "speed", "timeline", "workloads"], top);
+        Assert.Equal(["catalog", "cloud", "description", "duration", "manifests", "name", "settings", "speed", "timeline", "workloads"], top);
+        var settings = schema["properties"]!["settings"]!["properties"]!.AsObject().Select(p => p.Key).Order(StringComparer.Ordinal);
+        Assert.Equal(ScenarioReader.ScenarioSettings.Order(StringComparer.Ordinal), settings);
         var workload = schema["properties"]!["workloads"]!["items"]!["properties"]!.AsObject().Select(p => p.Key).Order(StringComparer.Ordinal);
         Assert.Equal(["affinity", "cpu", "disruptionBudget", "labels", "memory", "name", "namespace", "nodeSelector", "replicas", "tolerations", "topologySpreadConstraints"], workload);
         foreach (var field in workload.Where(f => f != "name"))
