@@ -95,7 +95,10 @@ public sealed record FreshPlanSummary
     /// <summary>Time-averaged fresh plan ÷ time-averaged bound over the settled samples.</summary>
     public double? SettledPlanOverBound { get; init; }
 
-    /// <summary>At the settled peak of demand (the sample of <see cref="BoundSummary.PeakAt"/>).</summary>
+    /// <summary>
+    /// At the settled peak of demand: the last settled sample with a plan and the largest bound (that of
+    /// <see cref="BoundSummary.PeakAt"/>, unless pods changed between its bound and its plan).
+    /// </summary>
     public FreshPlanPoint? Peak { get; init; }
 
     public FreshPlanPoint? AtEnd { get; init; }

@@ -476,8 +476,8 @@ public sealed class ScenarioRunner
     }
 
     /// <summary>
-    /// Cost against the fresh plan, and the fresh plan against the bound: at the settled peak of demand (the same
-    /// sample as <see cref="BoundSummary.PeakAt"/>), time-averaged over the settled samples, and at the end.
+    /// Cost against the fresh plan, and the fresh plan against the bound: at the settled peak of demand (the last
+    /// settled sample with a plan and the largest bound), time-averaged over the settled samples, and at the end.
     /// </summary>
     internal static FreshPlanSummary SummariseFreshPlan(IReadOnlyList<Sample> samples)
     {
