@@ -121,22 +121,25 @@ internal static class SchedulingBenchmark
         }
 
         var peak = process.PeakWorkingSet64 / (1024.0 * 1024.0);
+        var boundTimer = Stopwatch.StartNew();
         var bound = CostLowerBound.Compute(pods, [pool]);
+        var boundMs = boundTimer.Elapsed.TotalMilliseconds;
         var ms2 = Median(times);
         var price = (double)result!.Price;
         var row = new Row(catalog, workload, pods.Count, types.Count, result.NewNodeClaims.Count, result.PodErrors.Count, ms2, Median(cpuTimes), pods.Count / (ms2 / 1000),
-            price, (double)result.GreedyPrice, bound.Lp, bound.Lp > 0 ? price / bound.Lp : double.NaN, peak,
+            price, (double)result.GreedyPrice, bound.Lp, bound.Lp > 0 ? price / bound.Lp : double.NaN,
+            bound.Configuration, bound.Configuration > 0 ? price / bound.Configuration : double.NaN, boundMs, peak,
             phases.ToDictionary(kv => kv.Key, kv => Median(kv.Value)));
         if (!json)
         {
             if (first)
             {
                 Console.WriteLine($"\n== {catalog} / {workload} ({types.Count} instance types, median of {runs} runs)");
-                Console.WriteLine($"{"pods",7} {"types",6} {"nodes",6} {"unsched",7} {"ms",9} {"cpu ms",9} {"pods/s",9} {"cost/h",11} {"greedy/h",11} {"LP bound",11} {"cost/LB",8} {"peak WS MB",10}");
+                Console.WriteLine($"{"pods",7} {"types",6} {"nodes",6} {"unsched",7} {"ms",9} {"cpu ms",9} {"pods/s",9} {"cost/h",11} {"greedy/h",11} {"LP bound",11} {"cost/LB",8} {"config LB",11} {"cost/CB",8} {"CB ms",7} {"peak WS MB",10}");
             }
 
             Console.WriteLine(
-                $"{row.Pods,7} {row.InstanceTypes,6} {row.Nodes,6} {row.Unschedulable,7} {row.Milliseconds,9:F1} {row.CpuMilliseconds,9:F1} {row.PodsPerSecond,9:F0} {row.HourlyCost,11:F4} {row.GreedyHourlyCost,11:F4} {row.LowerBound,11:F4} {row.CostOverBound,8:F4} {row.PeakWorkingSetMb,10:F0}");
+                $"{row.Pods,7} {row.InstanceTypes,6} {row.Nodes,6} {row.Unschedulable,7} {row.Milliseconds,9:F1} {row.CpuMilliseconds,9:F1} {row.PodsPerSecond,9:F0} {row.HourlyCost,11:F4} {row.GreedyHourlyCost,11:F4} {row.LowerBound,11:F4} {row.CostOverBound,8:F4} {row.ConfigurationBound,11:F4} {row.CostOverConfigurationBound,8:F4} {row.BoundMilliseconds,7:F0} {row.PeakWorkingSetMb,10:F0}");
             if (profile)
             {
                 var claims = result.NewNodeClaims;
@@ -149,6 +152,7 @@ internal static class SchedulingBenchmark
                     $"mem {g.Sum(c => (double)c.Requests.Memory) / (g.Count() * (double)g.Key.Allocatable.Memory):P0})");
                 Console.WriteLine("        plan spend: " + string.Join("; ", spend));
                 Console.WriteLine("        LP spend:   " + string.Join("; ", bound.Solution.Take(6).Select(s => $"{s.InstanceType} x{s.Nodes:F1} ${s.Nodes * s.Price:F2}")));
+                Console.WriteLine($"        configuration LP: bound {bound.Configuration:F4}, master {bound.ConfigurationMaster:F4}, {bound.ConfigurationStatus}");
             }
         }
 
@@ -170,5 +174,6 @@ internal static class SchedulingBenchmark
 
     private sealed record Row(
         string Catalog, string Workload, int Pods, int InstanceTypes, int Nodes, int Unschedulable, double Milliseconds, double CpuMilliseconds, double PodsPerSecond,
-        double HourlyCost, double GreedyHourlyCost, double LowerBound, double CostOverBound, double PeakWorkingSetMb, IReadOnlyDictionary<string, double> Phases);
+        double HourlyCost, double GreedyHourlyCost, double LowerBound, double CostOverBound, double ConfigurationBound, double CostOverConfigurationBound,
+        double BoundMilliseconds, double PeakWorkingSetMb, IReadOnlyDictionary<string, double> Phases);
 }

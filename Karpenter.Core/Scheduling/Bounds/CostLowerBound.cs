@@ -13,6 +13,18 @@ public sealed record LowerBound(double Lp, double PerResource, int Compatibility
 
     /// <summary>True when the pods can be placed at all (every class has a compatible instance type).</summary>
     public bool Feasible => Status == "OPTIMAL";
+
+    /// <summary>
+    /// The configuration-LP bound (see <see cref="ConfigurationLp"/>): never below <see cref="Lp"/> (the larger of the
+    /// two valid bounds), tighter where whole pods leave room unused on small instance types. NaN when infeasible.
+    /// </summary>
+    public double Configuration { get; init; } = double.NaN;
+
+    /// <summary>The configuration LP's last restricted master value: its optimum lies between <see cref="Configuration"/> and this.</summary>
+    public double ConfigurationMaster { get; init; } = double.NaN;
+
+    /// <summary>How the column generation ended (rounds, patterns, converged or stopped by its budget).</summary>
+    public string ConfigurationStatus { get; init; } = "not computed";
 }
 
 /// <summary>
@@ -34,7 +46,11 @@ public static class CostLowerBound
 {
     private static readonly string[] CoreResources = [ResourceNames.Cpu, ResourceNames.Memory, ResourceNames.Pods];
 
-    public static LowerBound Compute(IReadOnlyList<V1Pod> pods, IReadOnlyList<SchedulingNodePool> nodePools, IReadOnlyList<V1Pod>? daemonSetPods = null)
+    public static LowerBound Compute(IReadOnlyList<V1Pod> pods, IReadOnlyList<SchedulingNodePool> nodePools, IReadOnlyList<V1Pod>? daemonSetPods = null) =>
+        Compute(pods, nodePools, daemonSetPods, ConfigurationBudget.Default);
+
+    /// <summary>Both bounds; <paramref name="budget"/> bounds the configuration LP's work (null skips it).</summary>
+    internal static LowerBound Compute(IReadOnlyList<V1Pod> pods, IReadOnlyList<SchedulingNodePool> nodePools, IReadOnlyList<V1Pod>? daemonSetPods, ConfigurationBudget? budget)
     {
         ArgumentNullException.ThrowIfNull(pods);
         ArgumentNullException.ThrowIfNull(nodePools);
@@ -179,13 +195,35 @@ public static class CostLowerBound
         }
 
         var status = solver.Solve();
-        return status == LpSolver.ResultStatus.OPTIMAL
-            ? new LowerBound(objective.Value(), perResource, classes.Count, kept.Count, "OPTIMAL")
-            {
-                Solution = [.. x.Where(kv => kv.Value.SolutionValue() > 1e-9).Select(kv => (columns[kv.Key].Type.Name, kv.Value.SolutionValue(), columns[kv.Key].Price))
-                    .OrderByDescending(s => s.Item2 * s.Item3)],
-            }
-            : new LowerBound(double.NaN, perResource, classes.Count, kept.Count, status.ToString());
+        if (status != LpSolver.ResultStatus.OPTIMAL)
+        {
+            return new LowerBound(double.NaN, perResource, classes.Count, kept.Count, status.ToString());
+        }
+
+        var lp = objective.Value();
+        var bound = new LowerBound(lp, perResource, classes.Count, kept.Count, "OPTIMAL")
+        {
+            Solution = [.. x.Where(kv => kv.Value.SolutionValue() > 1e-9).Select(kv => (columns[kv.Key].Type.Name, kv.Value.SolutionValue(), columns[kv.Key].Price))
+                .OrderByDescending(s => s.Item2 * s.Item3)],
+            Configuration = lp,
+        };
+        if (budget is null)
+        {
+            return bound;
+        }
+
+        // The configuration LP over the same groups and undominated instance types, in the same resources.
+        var groupList = groups.Values.ToList();
+        var items = groupList.Select(g => new PatternItem([.. names.Select(r => g.Requests.Get(r))], g.Count, g.Anti)).ToList();
+        var bins = kept.Select(c => new PatternBin(columns[c].Price, [.. names.Select(r => columns[c].Avail.Get(r))],
+            [.. Enumerable.Range(0, groupList.Count).Where(g => groupList[g].Columns.BinarySearch(c) >= 0)])).ToList();
+        var config = ConfigurationLp.Solve(items, bins, budget);
+        return bound with
+        {
+            Configuration = double.IsNaN(config.Bound) ? lp : Math.Max(lp, config.Bound),
+            ConfigurationMaster = config.Master,
+            ConfigurationStatus = $"{(config.Converged ? "converged" : "stopped by its budget")} after {config.Iterations} rounds, {config.Columns} patterns",
+        };
     }
 
     private sealed class Group(List<int> columns, Resources requests, int anti)

@@ -48,11 +48,12 @@ public sealed class CostLowerBoundTests
         var pods = Enumerable.Range(0, 200).Select(_ => Pod($"{random.Next(1, 16) * 100}m", $"{random.Next(1, 40) * 100}Mi")).ToList();
         var pool = Pool(types: FakeInstanceTypes.Synthetic(400));
 
-        var bound = CostLowerBound.Compute(pods, [pool]);
+        var bound = CostLowerBound.Compute(pods, [pool], null, new ConfigurationBudget { MaxIterations = 4 });
         var result = Solve(pods, pool);
         var infeasible = CostLowerBound.Compute([Pod("1000", "1Gi")], [pool]);
 
         Assert.True(bound.Lp <= (double)result.Price + 1e-9);
+        Assert.True(bound.Configuration <= (double)result.Price + 1e-9);
         Assert.True(bound.Lp >= bound.PerResource - 1e-9);
         Assert.False(infeasible.Feasible);
     }
