@@ -23,9 +23,11 @@ public sealed partial class ServeAwsPortTests
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         var run = root.Parse(["serve", "--port", "0", "--aws-port", "0"]).InvokeAsync(new InvocationConfiguration { Output = output }, stop.Token);
 
+        // The endpoint and the credentials are printed one after the other: wait for both, not just the first.
+        const string Credentials = "AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1";
         string? url = null;
         using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        while (url is null && !run.IsCompleted && !limit.IsCancellationRequested)
+        while ((url is null || !output.Text.Contains(Credentials, StringComparison.Ordinal)) && !run.IsCompleted && !limit.IsCancellationRequested)
         {
             url = Listening().Match(output.Text) is { Success: true } m ? m.Groups[1].Value : null;
             await Task.Delay(10);
@@ -34,7 +36,7 @@ public sealed partial class ServeAwsPortTests
         try
         {
             Assert.True(url is not null, $"serve printed no AWS endpoint:\n{output.Text}");
-            Assert.Contains("AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1", output.Text, StringComparison.Ordinal);
+            Assert.Contains(Credentials, output.Text, StringComparison.Ordinal);
 
             using var ec2 = new AmazonEC2Client(new BasicAWSCredentials("test", "test"), new AmazonEC2Config { ServiceURL = url, AuthenticationRegion = "us-east-1" });
             var zones = await ec2.DescribeAvailabilityZonesAsync(new DescribeAvailabilityZonesRequest());

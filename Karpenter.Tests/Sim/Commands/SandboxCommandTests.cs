@@ -49,9 +49,11 @@ public sealed partial class SandboxCommandTests : IDisposable
             .InvokeAsync(new InvocationConfiguration { Output = output, Error = new CapturingWriter() }, stop.Token);
         try
         {
-            var kubeconfig = await UntilAsync(() => Task.FromResult(KubeconfigLine().Match(output.Text) is { Success: true } m ? m.Groups[1].Value : null), "the sandbox to print its kubeconfig", output, run);
+            // The kubeconfig and the AWS endpoint are printed one line after the other: wait for both.
+            var kubeconfig = await UntilAsync(
+                () => Task.FromResult(KubeconfigLine().Match(output.Text) is { Success: true } m && AwsLine().IsMatch(output.Text) ? m.Groups[1].Value : null),
+                "the sandbox to print its kubeconfig and AWS endpoint", output, run);
             Assert.Equal(Path.Combine(_directory, "kubeconfig"), kubeconfig);
-            Assert.Matches(AwsLine(), output.Text);
 
             await ExpectKubectlAsync(kubeconfig, "apply", "-f", EntitiesTestPaths.Seeds!);
             await ExpectKubectlAsync(kubeconfig, "apply", "-f", Write("deployment.yaml", """
