@@ -27,10 +27,13 @@ public sealed class OperatorScenarioTests(ITestOutputHelper output)
         ExpectNoLeakedInstances(run);
         ExpectWithinLimits(run, "general-purpose", cpu: 1000);
 
-        // Measured 1.09 to 1.27 at the settled peak (t3/t3a spot) on a 2-core machine at load 20, 1.89 at load 30 when
-        // the paced clock hit its floor: packing and consolidation do not reach 10 % of the LP bound yet (issue 5), and
-        // the more the machine lags, the later consolidation lands. This holds what is achieved, not the goal.
-        ExpectNearTheBoundOnceSettled(run.Report, within: 2.0);
+        // Cost ÷ LP bound at the settled peak measured 1.16, 1.16, 1.21, 1.22, 1.27 (1.09 to 1.27 earlier; 1.89 once at
+        // load 30 when the paced clock hit its floor). It splits into the fresh plan ÷ bound, 1.10 in every run (the same
+        // pods: 12 × t3a.small and 4 × t3a.xlarge spot against a fractional bound), and cost ÷ fresh plan, 1.06 to 1.16:
+        // the cluster grows batch by batch and, spot nodes being replaceable only under the SpotToSpotConsolidation gate
+        // (off by default, as upstream), consolidation can only delete. Not within 10 % of the bound; this holds what is
+        // achieved, with a margin for a loaded machine.
+        ExpectNearTheBoundOnceSettled(run.Report, within: 1.6, planWithin: 1.15);
 
         // The scale-down (35m and 40m) is consolidated: Karpenter disrupts nodes after it and fewer remain.
         var peakNodes = run.Report.Samples.Max(s => s.Nodes);
@@ -75,8 +78,11 @@ public sealed class OperatorScenarioTests(ITestOutputHelper output)
         ExpectWithinLimits(run, "spot", cpu: 64);
         Assert.All(run.Report.InstanceTypes, t => Assert.Equal("spot", t.CapacityType));
 
-        // Measured 1.40 to 1.58 at the settled peak: not within 10 % of the LP bound yet (issue 5); this holds what is achieved.
-        ExpectNearTheBoundOnceSettled(run.Report, within: 1.8);
+        // Cost ÷ LP bound at the settled peak measured 1.41, 1.41, 1.41, 1.60 (1.40 to 1.58 earlier): the fresh plan (one
+        // c6g.8xlarge spot) is 1.17 × the bound, and the cluster (two c7g.4xlarge spot, grown in two batches) is 1.20 ×
+        // the plan, which no consolidation may close here: spot-to-spot replacement is gated off, and with the gate on
+        // the default budget (10 % of 2 nodes, rounded up: 1) still keeps the two nodes from being merged into one.
+        ExpectNearTheBoundOnceSettled(run.Report, within: 1.75, planWithin: 1.25);
     }
 
     [Fact]
@@ -115,9 +121,11 @@ public sealed class OperatorScenarioTests(ITestOutputHelper output)
         Assert.Equal(3, zones.Count);
         Assert.True(zones.Values.Max() - zones.Values.Min() <= 1, $"zones hold {string.Join(", ", zones.Select(z => $"{z.Key}: {z.Value}"))}");
 
-        // Measured 1.78 to 1.82 at the settled peak. The LP bound ignores topology spread (7.5 CPUs of pods priced as fractional
-        // nodes), while three zones need at least three nodes, so part of the gap is the bound's, part packing's (issue 5).
-        ExpectNearTheBoundOnceSettled(run.Report, within: 2.2);
+        // Cost ÷ LP bound at the settled peak measured 1.53, 1.63, 1.63, 1.93 (1.78 to 1.82 earlier). The fresh plan is
+        // 1.53 × the bound in every run: the bound ignores topology spread (7.5 CPUs of pods priced as fractional nodes)
+        // while each of three zones needs whole nodes. The cluster is 1.07 × the plan (1.26 once at load 30, effective
+        // speed 29x, eleven t3.micro grown in small batches that spot nodes' consolidation can delete but not merge).
+        ExpectNearTheBoundOnceSettled(run.Report, within: 2.2, planWithin: 1.65);
     }
 
     private sealed record Run(RunReport Report, IReadOnlyList<string> Leaked, IReadOnlyDictionary<string, long> PeakMilliCpu);
@@ -186,14 +194,21 @@ public sealed class OperatorScenarioTests(ITestOutputHelper output)
 
     /// <summary>
     /// Cost within <paramref name="within"/> × the LP lower bound at the settled peak of demand (the goal of issue 8 is
-    /// 1.10; the callers say what they measured).
+    /// 1.10; the callers say what they measured), and the fresh plan of the same pods between the bound and
+    /// <paramref name="planWithin"/> × the bound (below it, the bound or the plan is wrong).
     /// </summary>
-    private static void ExpectNearTheBoundOnceSettled(RunReport report, double within)
+    private static void ExpectNearTheBoundOnceSettled(RunReport report, double within, double planWithin)
     {
         var bound = report.Bound!;
         Assert.True(bound.PeakRatio is not null, $"the cluster never settled with a bound ({bound.Problem ?? "no settled sample"})");
         Assert.True(bound.PeakRatio >= 1 - 1e-9, $"the bound is a lower bound: cost ÷ bound {bound.PeakRatio:0.000} cannot be below 1");
-        Assert.True(bound.PeakRatio <= within, $"cost ÷ bound at the settled peak is {bound.PeakRatio:0.000} ({bound.PeakCostPerHour:0.000} ÷ {bound.PeakLowerBoundPerHour:0.000} at {bound.PeakAt})");
+        var plan = report.FreshPlan?.Peak;
+        var breakdown = plan is null ? "no fresh plan" : $"fresh plan {plan.FreshPlanPerHour:0.000} at {plan.At}: cost ÷ plan {plan.CostOverPlan:0.00}, plan ÷ bound {plan.PlanOverBound:0.00}; runs {plan.Runs}; plan buys {plan.PlanBuys}";
+        Assert.True(bound.PeakRatio <= within, $"cost ÷ bound at the settled peak is {bound.PeakRatio:0.000} ({bound.PeakCostPerHour:0.000} ÷ {bound.PeakLowerBoundPerHour:0.000} at {bound.PeakAt}); {breakdown}");
+        Assert.True(plan?.PlanOverBound is not null, $"no fresh plan at the settled peak ({breakdown})");
+        Assert.True(plan.PlanOverBound >= 1 - 1e-9, $"the fresh plan cannot cost less than the lower bound: {breakdown}");
+        Assert.True(plan.PlanOverBound <= planWithin, $"the fresh plan at the settled peak is {plan.PlanOverBound:0.000} × the bound: {breakdown}");
+        Assert.Equal(0, plan.Unplaced);
     }
 
     /// <summary>Whether a report's event line ("37m05s reason object: message") is at or after <paramref name="at"/>.</summary>
