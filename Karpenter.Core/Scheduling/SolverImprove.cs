@@ -46,7 +46,7 @@ internal sealed partial class Solver
         var improved = true;
         while (improved && !OutOfBudget)
         {
-            improved = Merge() | Shrink();
+            improved = Rebalance() | Merge() | Shrink();
         }
     }
 
@@ -324,6 +324,309 @@ internal sealed partial class Solver
         return null;
     }
 
+    /// <summary>
+    /// Exchanges pods between planned NodeClaims of one NodePool and requirement set where one is full in CPU with
+    /// memory to spare and the other the reverse (the greedy pass leaves such pairs among its largest NodeClaims), the
+    /// most wasteful first, so that both can shrink onto cheaper instance types. Kept only when the pair costs less.
+    /// </summary>
+    private bool Rebalance()
+    {
+        var improved = false;
+        var groups = _bins.Where(b => !b.Existing && b.Pods.Count > 1).GroupBy(b => (b.Template!.Index, b.ReqId));
+        foreach (var group in groups)
+        {
+            var cpuBound = new List<(decimal Waste, Bin Bin)>();
+            var memoryBound = new List<(decimal Waste, Bin Bin)>();
+            foreach (var bin in group)
+            {
+                var lean = Lean(bin);
+                var waste = bin.Template!.Prices[bin.Cur] * (decimal)Math.Abs(lean);
+                if (lean > MinLean)
+                {
+                    cpuBound.Add((waste, bin));
+                }
+                else if (lean < -MinLean)
+                {
+                    memoryBound.Add((waste, bin));
+                }
+            }
+
+            cpuBound.Sort(ByWaste);
+            memoryBound.Sort(ByWaste);
+            for (var i = 0; i < Math.Min(cpuBound.Count, memoryBound.Count) && !OutOfBudget; i++)
+            {
+                improved |= Balance(cpuBound[i].Bin, memoryBound[i].Bin);
+            }
+        }
+
+        return improved;
+
+        static int ByWaste((decimal Waste, Bin Bin) x, (decimal Waste, Bin Bin) y) => x.Waste != y.Waste ? y.Waste.CompareTo(x.Waste) : x.Bin.Id.CompareTo(y.Bin.Id);
+    }
+
+    private const double MinLean = 0.05;
+    private const int SwapCandidates = 8;
+
+    /// <summary>How much fuller in CPU than in memory a NodeClaim is on its current instance type (negative: the reverse).</summary>
+    private static double Lean(Bin bin)
+    {
+        var room = bin.Template!.Avail[bin.Cur];
+        return (bin.Used.CpuMilli / (double)Math.Max(1, room.CpuMilli)) - (bin.Used.Memory / (double)Math.Max(1, room.Memory));
+    }
+
+    /// <summary>What a NodeClaim would cost if its instance type could shrink to exactly its larger need (CPU or memory).</summary>
+    private static double ExactCost(Bin bin, Resources used)
+    {
+        var room = bin.Template!.Avail[bin.Cur];
+        return (double)bin.Template.Prices[bin.Cur] * Math.Max(used.CpuMilli / (double)Math.Max(1, room.CpuMilli), used.Memory / (double)Math.Max(1, room.Memory));
+    }
+
+    /// <summary>
+    /// Swaps a CPU-heavy pod of <paramref name="cpuBound"/> for a memory-heavy pod of <paramref name="memoryBound"/>, the
+    /// pair among the most lopsided few that lowers the cost both would have if shrunk to fit exactly, until no swap
+    /// helps; a pod that cannot cross (<see cref="Accepts"/>) gives way to the next most lopsided. Undone unless the two
+    /// cost less at the end.
+    /// </summary>
+    private bool Balance(Bin cpuBound, Bin memoryBound)
+    {
+        var (a, b) = (cpuBound, memoryBound);
+        var template = a.Template!;
+        var before = template.Prices[a.Cur] + template.Prices[b.Cur];
+        var swaps = new List<(PodState FromA, PodState FromB)>();
+        var banned = new HashSet<PodState>();
+        while (!OutOfBudget && Lean(a) > 0 && Lean(b) < 0)
+        {
+            _work++;
+            var roomA = template.Avail[a.Cur];
+            var roomB = template.Avail[b.Cur];
+            var fromA = Lopsided(a, roomA, cpuHeavy: true, banned);
+            var fromB = Lopsided(b, roomB, cpuHeavy: false, banned);
+            var current = ExactCost(a, a.Used) + ExactCost(b, b.Used);
+            (PodState P, PodState Q)? best = null;
+            var bestNeed = current * (1 - 1e-9);
+            foreach (var p in fromA)
+            {
+                foreach (var q in fromB)
+                {
+                    var usedA = a.Used - p.Requests + q.Requests;
+                    var usedB = b.Used - q.Requests + p.Requests;
+                    if (!usedA.FitsIn(roomA) || !usedB.FitsIn(roomB))
+                    {
+                        continue;
+                    }
+
+                    var need = ExactCost(a, usedA) + ExactCost(b, usedB);
+                    if (need < bestNeed)
+                    {
+                        (best, bestNeed) = ((p, q), need);
+                    }
+                }
+            }
+
+            if (best is not { } swap)
+            {
+                break;
+            }
+
+            if (TrySwap(swap.P, a, swap.Q, b) is { } refused)
+            {
+                banned.Add(refused); // that pod cannot cross; the next most lopsided ones are tried
+            }
+            else
+            {
+                swaps.Add(swap);
+            }
+        }
+
+        if (template.Prices[a.Cur] + template.Prices[b.Cur] < before)
+        {
+            return true;
+        }
+
+        foreach (var (p, q) in Enumerable.Reverse(swaps))
+        {
+            Remove(b, p);
+            Remove(a, q);
+            CommitBack(a, p);
+            CommitBack(b, q);
+        }
+
+        return false;
+    }
+
+    /// <summary>The <see cref="SwapCandidates"/> pods of <paramref name="bin"/> whose requests lean most to CPU (or memory).</summary>
+    private static List<PodState> Lopsided(Bin bin, Resources room, bool cpuHeavy, HashSet<PodState> banned)
+    {
+        var ranked = new List<(double Score, PodState Pod)>(bin.Pods.Count);
+        foreach (var pod in bin.Pods)
+        {
+            if (banned.Contains(pod))
+            {
+                continue;
+            }
+
+            var lean = (pod.Requests.CpuMilli / (double)Math.Max(1, room.CpuMilli)) - (pod.Requests.Memory / (double)Math.Max(1, room.Memory));
+            ranked.Add((cpuHeavy ? lean : -lean, pod));
+        }
+
+        ranked.Sort((x, y) => x.Score != y.Score ? y.Score.CompareTo(x.Score) : PodState.Order(x.Pod, y.Pod));
+        return [.. ranked.Take(SwapCandidates).Where(r => r.Score > 0).Select(r => r.Pod)];
+    }
+
+    /// <summary>
+    /// Moves <paramref name="p"/> from <paramref name="a"/> to <paramref name="b"/> and <paramref name="q"/> the other
+    /// way, neither NodeClaim growing; or leaves both as they were and returns the pod that could not cross.
+    /// </summary>
+    private PodState? TrySwap(PodState p, Bin a, PodState q, Bin b)
+    {
+        var (curA, curB) = (a.Cur, b.Cur);
+        Remove(a, p);
+        Remove(b, q);
+        var toB = new Plan();
+        var toA = new Plan();
+        _work += 2;
+        PodState refused = p;
+        if (Accepts(b, p, a, curB, toB))
+        {
+            Commit(b, p, toB);
+            if (Accepts(a, q, b, curA, toA))
+            {
+                Commit(a, q, toA);
+                return null;
+            }
+
+            refused = q;
+            Remove(b, p);
+        }
+
+        CommitBack(a, p);
+        CommitBack(b, q);
+        return refused;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="to"/>, with the requirements of the NodeClaim <paramref name="pod"/> just left, takes it
+    /// without costing more than type <paramref name="cur"/>. Every domain other than the hostname is the same on both,
+    /// so no zone count changes and only the per-node rules are checked: hostname spread as the greedy pass checks it
+    /// (the selected pods before the pod in the queue) and, for the owners already there, as <see cref="HostnameCountsAllow"/>
+    /// does; hostname (anti-)affinity both ways; host ports; and an instance type of the set that still holds it all.
+    /// </summary>
+    private bool Accepts(Bin to, PodState pod, Bin from, int cur, Plan plan)
+    {
+        var shape = pod.Shape;
+        if (to.ReqId != from.ReqId || Merge(to, shape) is not (var reqId, null) || reqId != to.ReqId || !HostnameCountsAllow(pod, from, to))
+        {
+            return false;
+        }
+
+        foreach (var (group, self) in shape.Owned)
+        {
+            if (!group.IsHostname)
+            {
+                continue;
+            }
+
+            var ok = group.Type switch
+            {
+                TopologyType.Spread => SelectedBefore(pod, group, to) + (self ? 1 : 0) <= group.MaxSkew,
+                TopologyType.Affinity => group.BinCount(to.Id) > 0 || (group.Total == 0 && self),
+                _ => group.BinCount(to.Id) == 0,
+            };
+            if (!ok)
+            {
+                return false;
+            }
+        }
+
+        foreach (var group in shape.InverseSelecting)
+        {
+            if (group.IsHostname && group.BinCount(to.Id) > 0)
+            {
+                return false;
+            }
+        }
+
+        foreach (var port in pod.Constraints.HostPorts)
+        {
+            if (to.Ports.Any(port.ConflictsWith))
+            {
+                return false;
+            }
+        }
+
+        return to.Template!.Fit(to, shape, reqId, to.Used + pod.Requests, plan) is null && plan.ReqId == to.ReqId &&
+               to.Template.Prices[plan.Cur] <= to.Template.Prices[cur];
+    }
+
+    /// <summary>The pods on <paramref name="bin"/> that <paramref name="group"/> selects and that come before <paramref name="pod"/> in the queue.</summary>
+    private static int SelectedBefore(PodState pod, TopologyGroup group, Bin bin)
+    {
+        var all = group.BinCount(bin.Id);
+        if (all == 0)
+        {
+            return 0;
+        }
+
+        var n = 0;
+        foreach (var other in bin.Pods)
+        {
+            if (PodState.Order(other, pod) < 0 && other.Shape.SelectedBy.Contains(group))
+            {
+                n++;
+            }
+        }
+
+        return Math.Min(n, all);
+    }
+
+    /// <summary>Puts a pod back where it was, on the cheapest type that holds it again.</summary>
+    private void CommitBack(Bin bin, PodState pod)
+    {
+        var back = new Plan();
+        if (CanAdd(bin, pod, back) is not null)
+        {
+            back.Set(bin.ReqId, bin.Mask, bin.Template!.Cheapest(bin.Mask, bin.Used + pod.Requests, 0), 0);
+        }
+
+        Commit(bin, pod, back);
+    }
+
+    /// <summary>
+    /// Every pod on <paramref name="bin"/> that owns hostname spread <paramref name="group"/> and comes after
+    /// <paramref name="pod"/> in the queue still has, counting the pod, at most maxSkew selected pods before it and itself.
+    /// </summary>
+    private static bool SpreadOwnersAfterAllow(PodState pod, TopologyGroup group, Bin bin)
+    {
+        if (group.BinCount(bin.Id) + 1 <= group.MaxSkew)
+        {
+            return true; // even counting every selected pod there, any owner is within its skew
+        }
+
+        foreach (var owner in bin.Pods)
+        {
+            if (!owner.Shape.Owns(group) || PodState.Order(pod, owner) >= 0)
+            {
+                continue;
+            }
+
+            var count = 1 + (owner.Shape.SelectedBy.Contains(group) ? 1 : 0);
+            foreach (var other in bin.Pods)
+            {
+                if (other != owner && PodState.Order(other, owner) < 0 && other.Shape.SelectedBy.Contains(group))
+                {
+                    count++;
+                }
+            }
+
+            if (count > group.MaxSkew)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>The pod's non-hostname topology keys resolve to the same domains on both nodes, so no zone count changes.</summary>
     private bool SameDomains(PodState pod, Bin from, Bin to)
     {
@@ -343,6 +646,10 @@ internal sealed partial class Solver
     /// <summary>
     /// The pods already on <paramref name="to"/> keep their hostname spread, and those left on <paramref name="from"/>
     /// keep the pod their hostname affinity needs (the pod has already been taken out of <paramref name="from"/>).
+    /// The spread rule is the greedy pass's, which checks a pod that owns a spread constraint against the pods placed
+    /// before it (kube-scheduler's skew on a hostname, whose global minimum a new node keeps at zero) and lets pods it
+    /// merely selects join later: binding in queue order replays that. So the moved pod must fit the count of every
+    /// owner on <paramref name="to"/> that comes after it in the queue; owners before it never see it.
     /// </summary>
     private static bool HostnameCountsAllow(PodState pod, Bin from, Bin to)
     {
@@ -353,7 +660,7 @@ internal sealed partial class Solver
                 continue;
             }
 
-            if (group.Type == TopologyType.Spread && to.Pods.Any(p => p.Shape.Owns(group)) && group.BinCount(to.Id) + 1 > group.MaxSkew)
+            if (group.Type == TopologyType.Spread && !SpreadOwnersAfterAllow(pod, group, to))
             {
                 return false;
             }
