@@ -353,9 +353,15 @@ internal sealed partial class Solver
 
             cpuBound.Sort(ByWaste);
             memoryBound.Sort(ByWaste);
-            for (var i = 0; i < Math.Min(cpuBound.Count, memoryBound.Count) && !OutOfBudget; i++)
+            // The most wasteful of each side together; a NodeClaim still lopsided after its partner is used up meets the next.
+            for (int i = 0, j = 0; i < cpuBound.Count && j < memoryBound.Count && !OutOfBudget;)
             {
-                improved |= Balance(cpuBound[i].Bin, memoryBound[i].Bin);
+                var (a, b) = (cpuBound[i].Bin, memoryBound[j].Bin);
+                improved |= Balance(a, b);
+                var aDone = Lean(a) <= MinLean;
+                var bDone = Lean(b) >= -MinLean;
+                i += aDone || !bDone ? 1 : 0;
+                j += bDone || !aDone ? 1 : 0;
             }
         }
 
@@ -396,7 +402,7 @@ internal sealed partial class Solver
         var banned = new HashSet<PodState>();
         while (!OutOfBudget && Lean(a) > 0 && Lean(b) < 0)
         {
-            _work++;
+            _work += 1 + ((a.Pods.Count + b.Pods.Count) >> 6);
             var roomA = template.Avail[a.Cur];
             var roomB = template.Avail[b.Cur];
             var fromA = Lopsided(a, roomA, cpuHeavy: true, banned);
@@ -457,20 +463,33 @@ internal sealed partial class Solver
     /// <summary>The <see cref="SwapCandidates"/> pods of <paramref name="bin"/> whose requests lean most to CPU (or memory).</summary>
     private static List<PodState> Lopsided(Bin bin, Resources room, bool cpuHeavy, HashSet<PodState> banned)
     {
-        var ranked = new List<(double Score, PodState Pod)>(bin.Pods.Count);
+        var top = new List<(double Score, PodState Pod)>(SwapCandidates + 1);
         foreach (var pod in bin.Pods)
         {
-            if (banned.Contains(pod))
+            var lean = (pod.Requests.CpuMilli / (double)Math.Max(1, room.CpuMilli)) - (pod.Requests.Memory / (double)Math.Max(1, room.Memory));
+            var score = cpuHeavy ? lean : -lean;
+            if (score <= 0 || (top.Count == SwapCandidates && !Ahead(score, pod, top[^1])) || banned.Contains(pod))
             {
                 continue;
             }
 
-            var lean = (pod.Requests.CpuMilli / (double)Math.Max(1, room.CpuMilli)) - (pod.Requests.Memory / (double)Math.Max(1, room.Memory));
-            ranked.Add((cpuHeavy ? lean : -lean, pod));
+            var at = top.Count;
+            while (at > 0 && Ahead(score, pod, top[at - 1]))
+            {
+                at--;
+            }
+
+            top.Insert(at, (score, pod));
+            if (top.Count > SwapCandidates)
+            {
+                top.RemoveAt(SwapCandidates);
+            }
         }
 
-        ranked.Sort((x, y) => x.Score != y.Score ? y.Score.CompareTo(x.Score) : PodState.Order(x.Pod, y.Pod));
-        return [.. ranked.Take(SwapCandidates).Where(r => r.Score > 0).Select(r => r.Pod)];
+        return [.. top.Select(t => t.Pod)];
+
+        static bool Ahead(double score, PodState pod, (double Score, PodState Pod) other) =>
+            score != other.Score ? score > other.Score : PodState.Order(pod, other.Pod) < 0;
     }
 
     /// <summary>
