@@ -28,29 +28,45 @@ public sealed class Scheduler(TimeProvider timeProvider)
         ArgumentNullException.ThrowIfNull(input);
         var options = input.Options;
         var plain = new Solver(input, timeProvider, cancellationToken, hinted: false).Run();
-        if (!options.LpGuidedPacking || options.MaxNewNodeClaims is not null || input.Pods.Count > options.LpGuidedMaxPods || cancellationToken.IsCancellationRequested)
+        if (!(options.LpGuidedPacking || options.PatternGuidedPacking) || options.MaxNewNodeClaims is not null || input.Pods.Count > options.LpGuidedMaxPods ||
+            cancellationToken.IsCancellationRequested)
         {
             return plain;
         }
 
-        // Two deterministic strategies, the cheaper plan kept: the LP-guided packing wins on mixes of memory- and
-        // CPU-heavy pods, plain best fit where small nodes must be filled tightly.
-        var guided = new Solver(input, timeProvider, cancellationToken, hinted: true).Run();
-        var phases = new Dictionary<string, double>(plain.Phases, StringComparer.Ordinal);
-        foreach (var (phase, ms) in guided.Phases)
+        // Deterministic strategies, the cheapest plan kept (ties to the earlier): the pattern-guided packing wins where
+        // whole pods must fill small nodes exactly (most mixes on the real catalog), the LP-guided one on some mixes of
+        // memory- and CPU-heavy pods, plain best fit elsewhere.
+        var candidates = new List<(string Name, SchedulingResult Result)> { ("plain", plain) };
+        if (options.PatternGuidedPacking)
         {
-            phases["guided " + phase] = ms;
+            candidates.Add(("patterned", new Solver(input, timeProvider, cancellationToken, patterned: true).Run()));
         }
 
-        var best = guided.PodErrors.Count < plain.PodErrors.Count || (guided.PodErrors.Count == plain.PodErrors.Count && guided.Price < plain.Price) ? guided : plain;
+        if (options.LpGuidedPacking && !cancellationToken.IsCancellationRequested)
+        {
+            candidates.Add(("guided", new Solver(input, timeProvider, cancellationToken, hinted: true).Run()));
+        }
+
+        var phases = new Dictionary<string, double>(plain.Phases, StringComparer.Ordinal);
+        foreach (var (name, result) in candidates.Skip(1))
+        {
+            foreach (var (phase, ms) in result.Phases)
+            {
+                phases[name + " " + phase] = ms;
+            }
+        }
+
+        var best = candidates.MinBy(c => (c.Result.PodErrors.Count, c.Result.Price));
         return new SchedulingResult
         {
-            NewNodeClaims = best.NewNodeClaims,
-            ExistingNodes = best.ExistingNodes,
-            PodErrors = best.PodErrors,
+            NewNodeClaims = best.Result.NewNodeClaims,
+            ExistingNodes = best.Result.ExistingNodes,
+            PodErrors = best.Result.PodErrors,
             GreedyPrice = plain.GreedyPrice,
             Phases = phases,
-            LpGuided = ReferenceEquals(best, guided),
+            LpGuided = best.Name == "guided",
+            PatternGuided = best.Name == "patterned",
         };
     }
 
@@ -92,10 +108,12 @@ internal sealed partial class Solver
     private bool _groupsFrozen;
 
     private readonly bool _hinted;
+    private readonly bool _patterned;
 
-    public Solver(SchedulingInput input, TimeProvider time, CancellationToken cancellation, bool hinted = false)
+    public Solver(SchedulingInput input, TimeProvider time, CancellationToken cancellation, bool hinted = false, bool patterned = false)
     {
         _hinted = hinted;
+        _patterned = patterned;
         _input = input;
         _options = input.Options;
         _time = time;
@@ -126,6 +144,12 @@ internal sealed partial class Solver
         {
             AssignTypeHints(pods);
             Lap("hints", ref start);
+        }
+
+        if (_patterned)
+        {
+            pods = PlacePatterns(pods);
+            Lap("patterns", ref start);
         }
 
         var failed = Schedule(pods);

@@ -141,8 +141,15 @@ public sealed class SchedulingOptions
     public bool LpGuidedPacking { get; init; } = true;
 
     /// <summary>
-    /// Batches of at most this many pods are solved twice, with and without <see cref="LpGuidedPacking"/>, and the
-    /// cheaper plan kept; larger batches are solved once, without it (the second solve would double their time).
+    /// Also try a packing guided by the batch's configuration LP (node-fill patterns, rounded down, opened before the
+    /// greedy pass; see <c>SolverPatterns.cs</c>), the cheaper plan kept. Off when <see cref="MaxNewNodeClaims"/> is set.
+    /// </summary>
+    public bool PatternGuidedPacking { get; init; } = true;
+
+    /// <summary>
+    /// Batches of at most this many pods are solved again with each guided packing (<see cref="PatternGuidedPacking"/>,
+    /// <see cref="LpGuidedPacking"/>), and the cheapest plan kept; larger batches are solved once, plain (a second
+    /// solve would double their time).
     /// </summary>
     public int LpGuidedMaxPods { get; init; } = 5000;
 
@@ -219,6 +226,9 @@ public sealed class SchedulingResult
 
     /// <summary>True when the plan is the LP-guided one (<see cref="SchedulingOptions.LpGuidedPacking"/>).</summary>
     public bool LpGuided { get; init; }
+
+    /// <summary>True when the plan is the pattern-guided one (<see cref="SchedulingOptions.PatternGuidedPacking"/>).</summary>
+    public bool PatternGuided { get; init; }
 
     public decimal Price => NewNodeClaims.Sum(c => c.Price);
 

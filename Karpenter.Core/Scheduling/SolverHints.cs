@@ -22,25 +22,7 @@ internal sealed partial class Solver
             return;
         }
 
-        var byTemplate = new Dictionary<Template, List<PodState>>();
-        foreach (var pod in pods)
-        {
-            if (pod.Shape.OpensNode || pod.Shape.RequirementError is not null)
-            {
-                continue;
-            }
-
-            foreach (var template in _templates)
-            {
-                var ts = template.ForShape(pod.Shape);
-                if (ts.TaintError is null && ts.Mask.Any(w => w != 0))
-                {
-                    (byTemplate.TryGetValue(template, out var list) ? list : byTemplate[template] = []).Add(pod);
-                    break;
-                }
-            }
-        }
-
+        var byTemplate = PodsByTemplate(pods);
         foreach (var (template, list) in byTemplate)
         {
             if (list.Count >= MinHintedPods)
@@ -181,7 +163,7 @@ internal static class TypeHints
     /// The instance types some group may use, less those a type allowed for the same groups beats (no dearer, at
     /// least as much CPU, memory and pod slots): leaving them out never changes the LP's optimum.
     /// </summary>
-    private static List<int> Columns(Template template, List<(ulong[] Mask, Resources Requests)> groups)
+    internal static List<int> Columns(Template template, List<(ulong[] Mask, Resources Requests)> groups)
     {
         var bySignature = new Dictionary<string, List<int>>(StringComparer.Ordinal);
         for (var t = 0; t < template.Types.Length; t++)
