@@ -51,10 +51,20 @@ public sealed class ReplicaSetController(
         }
         else if (diff > 0)
         {
+            // kube-controller-manager's ActivePodsWithRanks order: unassigned, pending, not ready, lower
+            // pod-deletion-cost, then the pods with most (ready) replicas on their node first (doubled-up pods go
+            // before lone ones, which is what empties a big node in a scale-down), then the most recently ready and
+            // the newest. Ranked over this ReplicaSet's pods (upstream counts those of the Deployment's other
+            // ReplicaSets too; a rollout is not simulated).
+            var colocated = active.Where(p => !string.IsNullOrEmpty(p.Spec?.NodeName) && PodFacts.IsReady(p))
+                .GroupBy(p => p.Spec.NodeName, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
             var victims = active.Where(p => !doomed.Contains(p.Metadata.Uid))
                 .OrderBy(p => string.IsNullOrEmpty(p.Spec?.NodeName) ? 0 : 1)
                 .ThenBy(p => p.Status?.Phase switch { PodFacts.PhasePending => 0, PodFacts.PhaseRunning => 2, _ => 1 })
                 .ThenBy(p => PodFacts.IsReady(p) ? 1 : 0)
+                .ThenBy(DeletionCost)
+                .ThenByDescending(p => string.IsNullOrEmpty(p.Spec?.NodeName) ? 0 : colocated.GetValueOrDefault(p.Spec.NodeName))
                 .ThenByDescending(p => PodFacts.ReadySince(p) ?? DateTimeOffset.MinValue)
                 .ThenByDescending(p => p.Metadata.CreationTimestamp ?? DateTime.MinValue)
                 .Take(Math.Min(diff, BurstReplicas))
@@ -76,6 +86,13 @@ public sealed class ReplicaSetController(
 
         return await UpdateStatusAsync(entity, active, now, cancellationToken);
     }
+
+    /// <summary>The <c>controller.kubernetes.io/pod-deletion-cost</c> annotation (0 when absent or not a 32-bit integer, as upstream).</summary>
+    private static int DeletionCost(V1Pod pod) =>
+        pod.Metadata.Annotations?.TryGetValue("controller.kubernetes.io/pod-deletion-cost", out var text) == true &&
+        int.TryParse(text, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var cost)
+            ? cost
+            : 0;
 
     /// <summary>
     /// Creates <paramref name="count"/> pods as kube-controller-manager does (<c>slowStartBatch</c>): batches of 1, 2, 4, …

@@ -29,6 +29,29 @@ public sealed class WorkloadTests
     }
 
     [Fact]
+    public async Task A_scale_down_deletes_doubled_up_pods_before_a_lone_newer_one_as_kube_controller_manager_does()
+    {
+        await using var h = await WorldHarness.StartAsync(o => o.SystemDaemonSets = false);
+        var big = await h.ExpectNodeRegisteredAsync(await h.LaunchAl2023Async("m5.xlarge"));
+        await h.World.Client.CreateAsync(Deployment("web", replicas: 3));
+        await h.World.UntilAsync(_ => RunningOf(h, "web") == 3, WorldHarness.Patience, "three web pods Running on the first node");
+
+        // The fourth pod, the newest, lands alone on a second node (the first one cordoned).
+        await h.World.Client.PatchAsync<V1Node>(big.Metadata.Name, null, KubePatch.Merge(new { spec = new { unschedulable = true } }));
+        var small = await h.ExpectNodeRegisteredAsync(await h.LaunchAl2023Async("m5.large"));
+        await ScaleAsync(h, "web", 4);
+        await h.World.UntilAsync(_ => RunningOf(h, "web") == 4, WorldHarness.Patience, "the fourth web pod Running on the second node");
+        var lone = Assert.Single(h.World.Pods("default"), p => AppOf(p) == "web" && p.Spec.NodeName == small.Metadata.Name);
+
+        await ScaleAsync(h, "web", 3);
+        await h.World.UntilAsync(_ => h.World.Pods("default").Count(p => AppOf(p) == "web") == 3, WorldHarness.Patience, "the web pods scaled down to three");
+
+        // Newest first alone would have taken the lone pod; three pods doubled up on one node go first.
+        Assert.True(h.World.Pods("default").Any(p => p.Metadata.Uid == lone.Metadata.Uid), $"the lone pod {lone.Metadata.Name} on {small.Metadata.Name} was deleted instead of one of the three doubled up on {big.Metadata.Name}");
+        Assert.Equal(2, h.World.Pods("default").Count(p => AppOf(p) == "web" && p.Spec.NodeName == big.Metadata.Name));
+    }
+
+    [Fact]
     public async Task DaemonSets_run_one_pod_on_each_node_and_the_Node_of_a_terminated_instance_is_deleted()
     {
         await using var h = await WorldHarness.StartAsync();
