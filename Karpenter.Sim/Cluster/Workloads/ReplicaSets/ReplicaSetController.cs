@@ -52,11 +52,11 @@ public sealed class ReplicaSetController(
         else if (diff > 0)
         {
             // kube-controller-manager's ActivePodsWithRanks order: unassigned, pending, not ready, lower
-            // pod-deletion-cost, then the pods with most (ready) replicas on their node first (doubled-up pods go
+            // pod-deletion-cost, then the pods with most active replicas on their node first (doubled-up pods go
             // before lone ones, which is what empties a big node in a scale-down), then the most recently ready and
             // the newest. Ranked over this ReplicaSet's pods (upstream counts those of the Deployment's other
             // ReplicaSets too; a rollout is not simulated).
-            var colocated = active.Where(p => !string.IsNullOrEmpty(p.Spec?.NodeName) && PodFacts.IsReady(p))
+            var colocated = active.Where(p => !string.IsNullOrEmpty(p.Spec?.NodeName))
                 .GroupBy(p => p.Spec.NodeName, StringComparer.Ordinal)
                 .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
             var victims = active.Where(p => !doomed.Contains(p.Metadata.Uid))
