@@ -14,7 +14,7 @@ namespace Karpenter.Sim.KubeApi.Schema;
 /// extension). Rules that mention <c>oldSelf</c> are transition rules: skipped on create and when the old
 /// value is absent. A rule that fails to compile or to evaluate rejects the object (fail closed).
 /// </summary>
-internal sealed class CelRules
+internal sealed partial class CelRules
 {
     private readonly Lock _gate = new();
     private readonly CelEnvironment _environment = CreateEnvironment();
@@ -156,7 +156,7 @@ internal sealed class CelRules
         {
             lock (_gate)
             {
-                return (_environment.Compile(rule), null);
+                return (_environment.Compile(WithFieldPresence(rule)), null);
             }
         }
         catch (Exception e) when (e is CelException or ArgumentException or InvalidOperationException)
@@ -166,10 +166,24 @@ internal sealed class CelRules
     }
 
     /// <summary>JSON to the values the Cel package evaluates: maps, lists, long, double, string, bool, null.</summary>
+    /// <summary>
+    /// Kubernetes' <c>has(x.f)</c> is true when the field is present, even as <c>""</c>, <c>[]</c> or <c>{}</c>
+    /// ("null valued fields are treated as absent"; apiextensions' CEL over unstructured objects). The Cel package
+    /// follows protobuf's zero-value semantics and answers false for those, so a rule such as
+    /// <c>self.all(x, has(x.tags) || has(x.id))</c> refused <c>tags: {}</c>, which a real API server admits. Objects
+    /// are maps here (see <see cref="ToCel"/>, which leaves null fields out), so <c>has(x.f)</c> becomes the key test
+    /// <c>('f' in x)</c>.
+    /// </summary>
+    internal static string WithFieldPresence(string expression) => HasMacro().Replace(expression, m => $"('{m.Groups[2].Value}' in {m.Groups[1].Value})");
+
+    [GeneratedRegex(@"\bhas\(\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\[[^\[\]()]*\])*)\.([A-Za-z_][A-Za-z0-9_]*)\s*\)", RegexOptions.CultureInvariant)]
+    private static partial Regex HasMacro();
+
+    /// <summary>A JSON value as the CEL evaluator's values; an object's null-valued fields are left out (absent, as in Kubernetes).</summary>
     internal static object? ToCel(JsonNode? node) => node switch
     {
         null => null,
-        JsonObject o => o.ToDictionary(p => p.Key, p => ToCel(p.Value)),
+        JsonObject o => o.Where(p => p.Value is not null).ToDictionary(p => p.Key, p => ToCel(p.Value)),
         JsonArray a => a.Select(ToCel).ToList(),
         JsonValue v => v.GetValueKind() switch
         {

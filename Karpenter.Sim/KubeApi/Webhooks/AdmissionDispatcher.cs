@@ -314,7 +314,7 @@ internal sealed partial class AdmissionDispatcher(
                 {
                     if (!_conditions.TryGetValue(expression, out var program))
                     {
-                        program = _cel.Compile(expression);
+                        program = _cel.Compile(CelRules.WithFieldPresence(expression));
                         _conditions[expression] = program;
                     }
 

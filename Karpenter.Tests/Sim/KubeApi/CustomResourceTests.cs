@@ -229,6 +229,8 @@ public sealed class CustomResourceTests(KubeApiFixture api) : IClassFixture<Kube
         JsonNode Range(string name, string spec) => JsonNode.Parse($$"""{"apiVersion":"example.com/v1","kind":"Range","metadata":{"name":"{{name}}"},"spec":{{spec}}}""")!;
 
         await Client.CustomObjects.CreateClusterCustomObjectAsync(Range("ok", """{"min":1,"max":2,"role":"r","owner":"a","labels":["example.com/x"]}"""), "example.com", "v1", "ranges");
+        // has() tests presence, as in Kubernetes: an empty string (or list, or map) is present, a null is absent.
+        await Client.CustomObjects.CreateClusterCustomObjectAsync(Range("empty-role", """{"min":1,"max":2,"role":"","profile":null}"""), "example.com", "v1", "ranges");
 
         var invalid = await ExpectStatusAsync(422, "Invalid", () => Client.CustomObjects.CreateClusterCustomObjectAsync(
             Range("bad", """{"min":3,"max":2,"role":"r","profile":"p","labels":["karpenter.sh/nodepool"]}"""), "example.com", "v1", "ranges"));
