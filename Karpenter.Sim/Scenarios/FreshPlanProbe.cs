@@ -19,7 +19,7 @@ public sealed record FreshPlan(double? PerHour, int Pods, string Buys, int Unpla
 /// The "fresh plan" reference of a run: the operator's own <see cref="Scheduler"/> solving every pod running or pending
 /// from scratch (no existing node, no in-flight NodeClaim, zero NodePool usage), against the same NodePools, catalog,
 /// prices, offerings still available and DaemonSets as the operator sees now. Cost well above it means provisioning
-/// and consolidation leave money on the table; the plan well above the LP bound means packing or the bound's looseness.
+/// and consolidation leave money on the table; the plan well above the lower bound means packing or the bound's looseness.
 /// </summary>
 public sealed class FreshPlanProbe(SimulatedWorld world, ICloudProvider cloudProvider)
 {

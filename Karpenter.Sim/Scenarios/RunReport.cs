@@ -30,7 +30,7 @@ public sealed record Sample
     /// <summary>The clock's speed at this sample (below the target while it is slowed for a lagging world).</summary>
     public double Speed { get; init; } = 1;
 
-    /// <summary>The LP lower bound of the hourly cost of the pods running or pending now (null: not computed, or none).</summary>
+    /// <summary>The lower bound (configuration LP) of the hourly cost of the pods running or pending now (null: not computed, or none).</summary>
     public double? LowerBoundPerHour { get; init; }
 
     /// <summary>The pods the bound places (running or pending, DaemonSet pods excluded).</summary>
@@ -46,7 +46,7 @@ public sealed record Sample
     public FreshPlan? FreshPlan { get; init; }
 }
 
-/// <summary>Cost against the fresh plan, and the fresh plan against the LP bound, at one sample.</summary>
+/// <summary>Cost against the fresh plan, and the fresh plan against the lower bound, at one sample.</summary>
 public sealed record FreshPlanPoint
 {
     public required TimeSpan At { get; init; }
@@ -60,7 +60,7 @@ public sealed record FreshPlanPoint
     /// <summary>Cost ÷ fresh plan: above 1, provisioning and consolidation leave money on the table.</summary>
     public double? CostOverPlan { get; init; }
 
-    /// <summary>Fresh plan ÷ LP bound: packing plus the bound's looseness.</summary>
+    /// <summary>Fresh plan ÷ lower bound: packing plus the bound's looseness.</summary>
     public double? PlanOverBound { get; init; }
 
     /// <summary>What the cluster runs then ("N × type capacity-type").</summary>
@@ -104,7 +104,7 @@ public sealed record FreshPlanSummary
     public FreshPlanPoint? AtEnd { get; init; }
 }
 
-/// <summary>Cost against the LP lower bound over a run.</summary>
+/// <summary>Cost against the lower bound over a run.</summary>
 public sealed record BoundSummary
 {
     /// <summary>What the bound assumes (see <see cref="LowerBoundProbe.Assumptions"/>).</summary>
@@ -164,7 +164,7 @@ public sealed record RunReport
     /// <summary>Simulated time per real time over the run: lower than <see cref="Speed"/> when the clock was slowed for a lagging operator.</summary>
     public double EffectiveSpeed => WallTime > TimeSpan.Zero ? Duration / WallTime : Speed;
 
-    /// <summary>The cost against the LP lower bound (null when the run had no bound probe).</summary>
+    /// <summary>The cost against the lower bound (null when the run had no bound probe).</summary>
     public BoundSummary? Bound { get; init; }
 
     /// <summary>The cost against a from-scratch plan of the same pods (null when the run had no fresh-plan probe).</summary>
