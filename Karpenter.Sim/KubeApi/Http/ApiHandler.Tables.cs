@@ -139,6 +139,27 @@ internal sealed partial class ApiHandler
                 new("Status", "string", "", "The status of the namespace", 0, (o, _) => o.StringAt("status", "phase") ?? ""),
                 AgeColumn,
             ],
+            ("apps", "deployments") =>
+            [
+                NameColumn,
+                new("Ready", "string", "", "Number of the pod with ready state", 0,
+                    (o, _) => $"{Count(o, "status", "readyReplicas")}/{Count(o, "spec", "replicas")}"),
+                new("Up-to-date", "string", "", "Total number of non-terminated pods targeted by this deployment that have the desired template spec.", 0,
+                    (o, _) => Count(o, "status", "updatedReplicas")),
+                new("Available", "string", "", "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.", 0,
+                    (o, _) => Count(o, "status", "availableReplicas")),
+                AgeColumn,
+                .. TemplateColumns,
+            ],
+            ("apps", "replicasets") =>
+            [
+                NameColumn,
+                new("Desired", "integer", "", "Replicas is the number of desired replicas.", 0, (o, _) => Count(o, "spec", "replicas")),
+                new("Current", "integer", "", "Replicas is the most recently observed number of replicas.", 0, (o, _) => Count(o, "status", "replicas")),
+                new("Ready", "integer", "", "The number of ready replicas for this replica set.", 0, (o, _) => Count(o, "status", "readyReplicas")),
+                AgeColumn,
+                .. TemplateColumns,
+            ],
             _ =>
             [
                 NameColumn,
@@ -147,6 +168,19 @@ internal sealed partial class ApiHandler
             ],
         };
     }
+
+    /// <summary>The wide columns of workloads: the template's containers and images, and the selector string.</summary>
+    private static readonly TableColumn[] TemplateColumns =
+    [
+        new("Containers", "string", "", "Names of each container in the template.", 1, (o, _) => TemplateContainers(o, "name")),
+        new("Images", "string", "", "Images referenced by each container in the template.", 1, (o, _) => TemplateContainers(o, "image")),
+        new("Selector", "string", "", "Label selector for pods.", 1, (o, _) => SelectorString(o.At("spec", "selector") as JsonObject)),
+    ];
+
+    private static long Count(JsonObject obj, string section, string field) => obj.At(section, field) is JsonValue v ? v.GetValue<long>() : 0;
+
+    private static string TemplateContainers(JsonObject obj, string field) =>
+        string.Join(",", (obj.At("spec", "template", "spec", "containers") as JsonArray ?? []).OfType<JsonObject>().Select(c => c.GetString(field) ?? ""));
 
     private static string PodReady(JsonObject pod)
     {

@@ -345,32 +345,7 @@ internal sealed partial class ApiHandler
         var patch = ParseBody(body, "application/json", message => ApiError.BadRequest(message));
         await UpdateCoreAsync(scope, current =>
         {
-            JsonNode? patched;
-            try
-            {
-                patched = media switch
-                {
-                    "application/json-patch+json" => JsonPatch.Apply(current, patch),
-                    "application/merge-patch+json" => patch is JsonObject ? MergePatch.Apply(current, patch) : throw new PatchFormatException("json: cannot unmarshal array into Go value of type map[string]interface {}"),
-                    _ => StrategicMergePatch.Apply(current, patch, type.BuiltinSchema!),
-                };
-            }
-            catch (PatchFormatException e)
-            {
-                throw ApiError.BadRequest(e.Message);
-            }
-            catch (PatchApplyException e)
-            {
-                throw ApiError.Create(422, "Invalid", "the server rejected our request due to an error in our request",
-                    new JsonObject { ["causes"] = new JsonArray(new JsonObject { ["reason"] = "UnexpectedServerResponse", ["message"] = e.Message }) });
-            }
-
-            if (patched is not JsonObject patchedObject)
-            {
-                throw ApiError.BadRequest("the patched object is not a JSON object");
-            }
-
-            var normalized = Normalize(scope, patchedObject, FieldsFromBody: false);
+            var normalized = Normalize(scope, ApplyPatch(current, patch, media, type.BuiltinSchema), FieldsFromBody: false);
             var metadata = normalized.GetOrAddObject("metadata");
             if (metadata.GetString("name") != scope.Info.Name)
             {
@@ -381,6 +356,32 @@ internal sealed partial class ApiHandler
             EnsureNamespace(scope, metadata);
             return Task.FromResult(normalized);
         });
+    }
+
+    /// <summary>Applies a JSON, merge or strategic-merge patch, failing as the real patcher does (400 malformed, 422 inapplicable).</summary>
+    private static JsonObject ApplyPatch(JsonObject current, JsonNode? patch, string media, SchemaNode? schema)
+    {
+        JsonNode? patched;
+        try
+        {
+            patched = media switch
+            {
+                "application/json-patch+json" => JsonPatch.Apply(current, patch),
+                "application/merge-patch+json" => patch is JsonObject ? MergePatch.Apply(current, patch) : throw new PatchFormatException("json: cannot unmarshal array into Go value of type map[string]interface {}"),
+                _ => StrategicMergePatch.Apply(current, patch, schema!),
+            };
+        }
+        catch (PatchFormatException e)
+        {
+            throw ApiError.BadRequest(e.Message);
+        }
+        catch (PatchApplyException e)
+        {
+            throw ApiError.Create(422, "Invalid", "the server rejected our request due to an error in our request",
+                new JsonObject { ["causes"] = new JsonArray(new JsonObject { ["reason"] = "UnexpectedServerResponse", ["message"] = e.Message }) });
+        }
+
+        return patched as JsonObject ?? throw ApiError.BadRequest("the patched object is not a JSON object");
     }
 
     /// <summary>

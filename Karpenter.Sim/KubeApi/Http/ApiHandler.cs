@@ -158,6 +158,9 @@ internal sealed partial class ApiHandler : IStrategyContext, IDisposable
 
     private Task DispatchAsync(RequestScope scope) => (scope.Verb, scope.Info.Subresource) switch
     {
+        ("get", "scale") => GetScaleAsync(scope),
+        ("update", "scale") => UpdateScaleAsync(scope),
+        ("patch", "scale") => PatchScaleAsync(scope),
         ("get", _) => GetAsync(scope),
         ("list", _) => ListAsync(scope),
         ("watch", _) => WatchAsync(scope),
@@ -206,7 +209,7 @@ internal sealed partial class ApiHandler : IStrategyContext, IDisposable
             return verb == "create";
         }
 
-        if (subresource is "status")
+        if (subresource is "status" or "scale")
         {
             return verb is "get" or "update" or "patch";
         }

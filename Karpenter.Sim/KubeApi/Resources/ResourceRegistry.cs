@@ -235,9 +235,9 @@ internal sealed class ResourceRegistry
             BuiltinSchema = BuiltinSchemas.For(typeof(V1PodDisruptionBudget)),
             Subresources = new HashSet<string> { "status" },
         };
-        yield return Workload("deployments", "deployment", "Deployment", ["deploy"], typeof(V1Deployment), annotationsBump: true);
-        yield return Workload("replicasets", "replicaset", "ReplicaSet", ["rs"], typeof(V1ReplicaSet), annotationsBump: false);
-        yield return Workload("daemonsets", "daemonset", "DaemonSet", ["ds"], typeof(V1DaemonSet), annotationsBump: false);
+        yield return Workload("deployments", "deployment", "Deployment", ["deploy"], typeof(V1Deployment), annotationsBump: true, scalable: true);
+        yield return Workload("replicasets", "replicaset", "ReplicaSet", ["rs"], typeof(V1ReplicaSet), annotationsBump: false, scalable: true);
+        yield return Workload("daemonsets", "daemonset", "DaemonSet", ["ds"], typeof(V1DaemonSet), annotationsBump: false, scalable: false);
         yield return new ResourceType
         {
             Group = "storage.k8s.io",
@@ -320,7 +320,7 @@ internal sealed class ResourceRegistry
         };
     }
 
-    private static ResourceType Workload(string plural, string singular, string kind, string[] shortNames, Type model, bool annotationsBump) =>
+    private static ResourceType Workload(string plural, string singular, string kind, string[] shortNames, Type model, bool annotationsBump, bool scalable) =>
         new()
         {
             Group = "apps",
@@ -334,6 +334,6 @@ internal sealed class ResourceRegistry
             StorageId = plural + ".apps",
             Strategy = new WorkloadStrategy(annotationsBump),
             BuiltinSchema = BuiltinSchemas.For(model),
-            Subresources = new HashSet<string> { "status" },
+            Subresources = scalable ? new HashSet<string> { "status", "scale" } : new HashSet<string> { "status" },
         };
 }

@@ -128,6 +128,49 @@ public sealed class KubectlFidelityTests(KubeApiFixture api) : IClassFixture<Kub
         Assert.Contains("field label not supported: spec.bogus", bad.Err, StringComparison.Ordinal);
     }
 
+    [KubectlFact]
+    public async Task Kubectl_scales_a_deployment_through_the_scale_subresource()
+    {
+        var deployment = Write("web.yaml", """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata:
+              name: inflate
+              namespace: default
+            spec:
+              replicas: 0
+              selector:
+                matchLabels: {app: inflate}
+              template:
+                metadata:
+                  labels: {app: inflate}
+                spec:
+                  containers:
+                  - name: inflate
+                    image: public.ecr.aws/eks-distro/kubernetes/pause:3.7
+            """);
+        await ExpectKubectlAsync("apply", "-f", deployment);
+
+        Assert.Contains("deployment.apps/inflate scaled", await ExpectKubectlAsync("scale", "deployment", "inflate", "-n", "default", "--replicas", "5"), StringComparison.Ordinal);
+
+        Assert.Equal("5", await ExpectKubectlAsync("get", "deployment", "inflate", "-n", "default", "-o", "jsonpath={.spec.replicas}"));
+        Assert.Matches(@"inflate\s+0/5\s", await ExpectKubectlAsync("get", "deployment", "inflate", "-n", "default"));
+
+        // A precondition that does not hold is kubectl's own error, after it read the Scale; nothing changes.
+        var precondition = await KubectlAsync("scale", "deployment", "inflate", "-n", "default", "--current-replicas=9", "--replicas", "2");
+        Assert.NotEqual(0, precondition.Exit);
+        Assert.Contains("Expected replicas to be 9, was 5", precondition.Err, StringComparison.Ordinal);
+
+        // With a precondition that holds, kubectl reads the Scale and PUTs it back.
+        Assert.Contains("deployment.apps/inflate scaled", await ExpectKubectlAsync("scale", "deployment", "inflate", "-n", "default", "--current-replicas=5", "--replicas", "2"), StringComparison.Ordinal);
+        Assert.Equal("2", await ExpectKubectlAsync("get", "deployment", "inflate", "-n", "default", "-o", "jsonpath={.spec.replicas}"));
+
+        // kubectl reads the Deployment first (a 404 there) and reports that it had nothing to scale.
+        var missing = await KubectlAsync("scale", "deployment", "ghost", "-n", "default", "--replicas", "1");
+        Assert.NotEqual(0, missing.Exit);
+        Assert.Contains("no objects passed to scale", missing.Err, StringComparison.Ordinal);
+    }
+
     public void Dispose()
     {
         try
