@@ -11,7 +11,7 @@ namespace Karpenter.Tests.Sim.Commands;
 
 /// <summary>
 /// <c>sandbox --kubeconfig PATH</c> as a user drives it: it prints where the API server, the kubeconfig and the AWS
-/// endpoint are; <c>kubectl apply</c> of the seed manifests and a Deployment makes a NodeClaim that becomes Ready and
+/// endpoint are; <c>kubectl apply</c> of the seed manifests and a Deployment, then <c>kubectl scale</c>, makes a NodeClaim that becomes Ready and
 /// that <c>kubectl get nodeclaims</c> shows with upstream's columns; an interrupt ends it cleanly.
 /// </summary>
 public sealed partial class SandboxCommandTests : IDisposable
@@ -61,7 +61,7 @@ public sealed partial class SandboxCommandTests : IDisposable
                 kind: Deployment
                 metadata: { name: inflate, namespace: default }
                 spec:
-                  replicas: 2
+                  replicas: 0
                   selector: { matchLabels: { app: inflate } }
                   template:
                     metadata: { labels: { app: inflate } }
@@ -71,6 +71,9 @@ public sealed partial class SandboxCommandTests : IDisposable
                           image: public.ecr.aws/eks-distro/kubernetes/pause:3.7
                           resources: { requests: { cpu: 500m, memory: 256Mi } }
                 """));
+
+            // What a user tries first: scale the Deployment through its scale subresource.
+            Assert.Contains("deployment.apps/inflate scaled", await ExpectKubectlAsync(kubeconfig, "scale", "deployment", "inflate", "--replicas", "2"), StringComparison.Ordinal);
 
             var table = await UntilAsync(
                 async () =>
