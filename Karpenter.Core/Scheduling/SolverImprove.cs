@@ -188,13 +188,7 @@ internal sealed partial class Solver
             foreach (var (pod, to) in Enumerable.Reverse(moves))
             {
                 Remove(to, pod);
-                var back = new Plan();
-                if (CanAdd(claim, pod, back) is not null)
-                {
-                    back.Set(claim.ReqId, claim.Mask, claim.Cur, 0);
-                }
-
-                Commit(claim, pod, back);
+                CommitBack(claim, pod);
             }
         }
 
@@ -314,13 +308,7 @@ internal sealed partial class Solver
             return best;
         }
 
-        var back = new Plan();
-        if (CanAdd(from, pod, back) is not null)
-        {
-            back.Set(from.ReqId, from.Mask, from.Cur, 0);
-        }
-
-        Commit(from, pod, back);
+        CommitBack(from, pod);
         return null;
     }
 
@@ -598,7 +586,13 @@ internal sealed partial class Solver
         return Math.Min(n, all);
     }
 
-    /// <summary>Puts a pod back where it was, on the cheapest type that holds it again.</summary>
+    /// <summary>
+    /// Puts a pod back on the planned NodeClaim it was just taken from, which then costs what the cheapest type of its
+    /// set that holds everything again costs. The pod may fail a fresh check there (a hostname spread it owns now counts
+    /// the pods that joined after it), so it goes back as it was placed; <see cref="Remove"/> shrank the NodeClaim's
+    /// type without it, and keeping that type would leave its price and free room understated (a NodeClaim that only
+    /// looked cheaper made <see cref="Shrink"/> report a saving it had not made).
+    /// </summary>
     private void CommitBack(Bin bin, PodState pod)
     {
         var back = new Plan();
@@ -609,6 +603,13 @@ internal sealed partial class Solver
 
         Commit(bin, pod, back);
     }
+
+    /// <summary>
+    /// The placeholder hostnames of planned NodeClaims whose current type is not the cheapest of their set that holds
+    /// their pods: the improvement step prices and fills NodeClaims by that type, so this is empty after a sound run.
+    /// </summary>
+    internal IEnumerable<string> MisSizedClaims() =>
+        _bins.Where(b => !b.Existing && b.Pods.Count > 0 && b.Cur != b.Template!.Cheapest(b.Mask, b.Used, 0)).Select(b => b.Hostname);
 
     /// <summary>
     /// Every pod on <paramref name="bin"/> that owns hostname spread <paramref name="group"/> and comes after

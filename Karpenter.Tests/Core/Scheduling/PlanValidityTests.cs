@@ -4,6 +4,7 @@ using Karpenter.Core.CloudProvider;
 using Karpenter.Core.CloudProvider.Fake;
 using Karpenter.Core.Scheduling;
 using Karpenter.Core.Scheduling.Bounds;
+using Microsoft.Extensions.Time.Testing;
 using static Karpenter.Tests.Core.Scheduling.SchedulingFixture;
 
 namespace Karpenter.Tests.Core.Scheduling;
@@ -31,6 +32,31 @@ public sealed class PlanValidityTests
         PlanChecker.ExpectValid(input, result);
         Assert.True(result.Price <= result.GreedyPrice, $"{result.Price} > {result.GreedyPrice}");
         Assert.True(result.NewNodeClaims.Count >= pods / 5, "each hostname anti-affinity pod needs a node of its own");
+    }
+
+    /// <summary>
+    /// A pod the improvement step takes out of a NodeClaim and cannot place elsewhere goes back where it was; the
+    /// NodeClaim must then be priced by a type that holds it again, not by the smaller one that held the rest (the
+    /// final instance types are filtered anew, so only the step's own cost and room were wrong: it counted savings it
+    /// had not made). The five-way mix's hostname spread owners, which fail a fresh check on their own node once pods
+    /// they select have joined it, take that path.
+    /// </summary>
+    [Theory]
+    [InlineData(500, "plain")]
+    [InlineData(500, "patterned")]
+    [InlineData(2000, "plain")]
+    public void After_improvement_every_NodeClaim_is_priced_by_the_cheapest_type_that_holds_its_pods(int pods, string strategy)
+    {
+        var pool = new SchedulingNodePool { Name = "default", InstanceTypes = FakeInstanceTypes.Synthetic(400), Limits = new Resources(10_000_000L * 1000, 10_000_000L << 30) };
+        var input = new SchedulingInput { Pods = new Workloads().Diverse(pods), NodePools = [pool] };
+        var solver = new Solver(input, new FakeTimeProvider(), CancellationToken.None, hinted: strategy == "hinted", patterned: strategy == "patterned");
+
+        var result = solver.Run();
+
+        ExpectAllScheduled(result);
+        PlanChecker.ExpectValid(input, result);
+        Assert.Empty(solver.MisSizedClaims());
+        Assert.True(result.Price <= result.GreedyPrice, $"{result.Price} > {result.GreedyPrice}");
     }
 
     [Fact]
