@@ -105,52 +105,18 @@ internal sealed partial class ApiHandler
     {
         var apiVersion = obj["apiVersion"] is JsonValue av && av.IsString() ? av.GetValue<string>() : null;
         var kind = obj["kind"] is JsonValue k && k.IsString() ? k.GetValue<string>() : null;
-        if (!string.IsNullOrEmpty(apiVersion) && apiVersion != ScaleApiVersion)
+        ExpectTypeMeta(apiVersion, kind, ScaleApiVersion, ScaleKind, "v1");
+        return DecodeWithFieldValidation(scope, TypeMetaFirst(obj, ScaleApiVersion, ScaleKind), ScaleCannotHandle, o =>
         {
-            throw ApiError.BadRequest($"the API version in the data ({apiVersion}) does not match the expected API version ({ScaleApiVersion})");
-        }
-
-        if (!string.IsNullOrEmpty(kind) && kind != ScaleKind)
-        {
-            throw ApiError.BadRequest($"{kind} in version \"v1\" cannot be handled as a {ScaleKind}: the object's kind does not match the resource");
-        }
-
-        var ordered = new JsonObject { ["apiVersion"] = ScaleApiVersion, ["kind"] = ScaleKind };
-        foreach (var (name, value) in obj.ToList())
-        {
-            if (name is "apiVersion" or "kind")
+            try
             {
-                continue;
+                return BuiltinDecoder.Decode(o, ScaleSchema);
             }
-
-            obj.Remove(name);
-            ordered[name] = value;
-        }
-
-        var mode = ParseFieldValidation(scope);
-        List<string> unknown;
-        try
-        {
-            unknown = BuiltinDecoder.Decode(ordered, ScaleSchema);
-        }
-        catch (DecodeException e)
-        {
-            throw ScaleCannotHandle(e.Message);
-        }
-
-        if (unknown.Count > 0)
-        {
-            switch (mode)
+            catch (DecodeException e)
             {
-                case FieldValidation.Strict:
-                    throw ScaleCannotHandle("strict decoding error: " + string.Join(", ", unknown.Select(u => $"unknown field \"{u}\"")));
-                case FieldValidation.Warn:
-                    scope.Warnings.AddRange(unknown.Select(u => $"unknown field \"{u}\""));
-                    break;
+                throw ScaleCannotHandle(e.Message);
             }
-        }
-
-        return ordered;
+        });
     }
 
     /// <summary>

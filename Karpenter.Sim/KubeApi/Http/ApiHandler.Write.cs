@@ -63,23 +63,50 @@ internal sealed partial class ApiHandler
             }
         }
 
-        if (!string.IsNullOrEmpty(apiVersion) && apiVersion != type.ApiVersion)
-        {
-            throw ApiError.BadRequest($"the API version in the data ({apiVersion}) does not match the expected API version ({type.ApiVersion})");
-        }
-
-        if (!string.IsNullOrEmpty(kind) && kind != type.Kind)
-        {
-            throw ApiError.BadRequest($"{kind} in version \"{type.Version}\" cannot be handled as a {type.Kind}: the object's kind does not match the resource");
-        }
+        ExpectTypeMeta(apiVersion, kind, type.ApiVersion, type.Kind, type.Version);
 
         if (obj["metadata"] is not (null or JsonObject))
         {
             throw CannotHandle(type, $"json: cannot unmarshal {(obj["metadata"] is JsonArray ? "array" : "string")} into Go struct field {type.Kind}.metadata of type v1.ObjectMeta");
         }
 
-        // apiVersion and kind lead, as in the real server's output.
-        var ordered = new JsonObject { ["apiVersion"] = type.ApiVersion, ["kind"] = type.Kind };
+        var ordered = TypeMetaFirst(obj, type.ApiVersion, type.Kind);
+        return DecodeWithFieldValidation(scope, ordered, detail => CannotHandle(type, detail), o =>
+        {
+            if (type.BuiltinSchema is not { } schema)
+            {
+                return DecodeCustom(type, o);
+            }
+
+            try
+            {
+                return BuiltinDecoder.Decode(o, schema);
+            }
+            catch (DecodeException e)
+            {
+                throw CannotHandle(type, e.Message);
+            }
+        });
+    }
+
+    /// <summary>The body's apiVersion and kind, when given, must be the resource's (the real server's decoding errors).</summary>
+    private static void ExpectTypeMeta(string? apiVersion, string? kind, string expectedApiVersion, string expectedKind, string version)
+    {
+        if (!string.IsNullOrEmpty(apiVersion) && apiVersion != expectedApiVersion)
+        {
+            throw ApiError.BadRequest($"the API version in the data ({apiVersion}) does not match the expected API version ({expectedApiVersion})");
+        }
+
+        if (!string.IsNullOrEmpty(kind) && kind != expectedKind)
+        {
+            throw ApiError.BadRequest($"{kind} in version \"{version}\" cannot be handled as a {expectedKind}: the object's kind does not match the resource");
+        }
+    }
+
+    /// <summary>The object with apiVersion and kind set and leading, as in the real server's output (the fields move over).</summary>
+    private static JsonObject TypeMetaFirst(JsonObject obj, string apiVersion, string kind)
+    {
+        var ordered = new JsonObject { ["apiVersion"] = apiVersion, ["kind"] = kind };
         foreach (var (name, value) in obj.ToList())
         {
             if (name is "apiVersion" or "kind")
@@ -91,30 +118,20 @@ internal sealed partial class ApiHandler
             ordered[name] = value;
         }
 
-        var mode = ParseFieldValidation(scope);
-        List<string> unknown;
-        if (type.BuiltinSchema is { } schema)
-        {
-            try
-            {
-                unknown = BuiltinDecoder.Decode(ordered, schema);
-            }
-            catch (DecodeException e)
-            {
-                throw CannotHandle(type, e.Message);
-            }
-        }
-        else
-        {
-            unknown = DecodeCustom(type, ordered);
-        }
+        return ordered;
+    }
 
+    /// <summary>Decodes <paramref name="ordered"/> and treats the unknown fields it reports as <c>fieldValidation</c> says (Strict refuses, Warn warns).</summary>
+    private static JsonObject DecodeWithFieldValidation(RequestScope scope, JsonObject ordered, Func<string, ApiError> cannotHandle, Func<JsonObject, List<string>> decode)
+    {
+        var mode = ParseFieldValidation(scope);
+        var unknown = decode(ordered);
         if (unknown.Count > 0)
         {
             switch (mode)
             {
                 case FieldValidation.Strict:
-                    throw CannotHandle(type, "strict decoding error: " + string.Join(", ", unknown.Select(u => $"unknown field \"{u}\"")));
+                    throw cannotHandle("strict decoding error: " + string.Join(", ", unknown.Select(u => $"unknown field \"{u}\"")));
                 case FieldValidation.Warn:
                     scope.Warnings.AddRange(unknown.Select(u => $"unknown field \"{u}\""));
                     break;
