@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using k8s;
 using k8s.Models;
@@ -217,22 +216,8 @@ public sealed class SeedEndToEndTests : IAsyncLifetime
     private async Task<JsonObject> GetAsync(string resource, string name) =>
         JsonNode.Parse(await ExpectKubectlAsync("get", resource, name, "-o", "json"))!.AsObject();
 
-    private async Task<string> ExpectKubectlAsync(params string[] args)
-    {
-        var start = new ProcessStartInfo(KubectlFidelityTests.FindKubectl()!) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { "--kubeconfig", Path.Combine(_directory, "config"), "--cache-dir", Path.Combine(_directory, "cache") }.Concat(args))
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var error = process.StandardError.ReadToEndAsync(timeout.Token);
-        await process.WaitForExitAsync(timeout.Token);
-        Assert.True(process.ExitCode == 0, $"kubectl {string.Join(' ', args)} failed ({process.ExitCode}): {await error}");
-        return await output;
-    }
+    private Task<string> ExpectKubectlAsync(params string[] args) =>
+        Kubectl.ExpectAsync(Path.Combine(_directory, "config"), Path.Combine(_directory, "cache"), args);
 
     private static async Task Eventually(Func<Task<bool>> condition, string what)
     {

@@ -109,22 +109,7 @@ public sealed partial class SandboxCommandTests : IDisposable
         return path;
     }
 
-    private async Task<string> ExpectKubectlAsync(string kubeconfig, params string[] args)
-    {
-        var start = new ProcessStartInfo(KubectlFidelityTests.FindKubectl()!) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { "--kubeconfig", kubeconfig, "--cache-dir", Path.Combine(_directory, "cache") }.Concat(args))
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var error = process.StandardError.ReadToEndAsync(timeout.Token);
-        await process.WaitForExitAsync(timeout.Token);
-        Assert.True(process.ExitCode == 0, $"kubectl {string.Join(' ', args)} failed ({process.ExitCode}): {await error}");
-        return await output;
-    }
+    private Task<string> ExpectKubectlAsync(string kubeconfig, params string[] args) => Kubectl.ExpectAsync(kubeconfig, Path.Combine(_directory, "cache"), args);
 
     /// <summary>Polls (real time, bounded) until <paramref name="probe"/> returns a value; fails with the sandbox's output.</summary>
     private static async Task<string> UntilAsync(Func<Task<string?>> probe, string what, CapturingWriter output, Task<int> run)

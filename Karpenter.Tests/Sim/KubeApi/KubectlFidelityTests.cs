@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Karpenter.Tests.Support;
 
 namespace Karpenter.Tests.Sim.KubeApi;
@@ -37,22 +36,7 @@ public sealed class KubectlFidelityTests(KubeApiFixture api) : IClassFixture<Kub
             api.Server.WriteKubeconfig(kubeconfig);
         }
 
-        var start = new ProcessStartInfo(FindKubectl()!)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var arg in new[] { "--kubeconfig", kubeconfig, "--cache-dir", Path.Combine(_directory, "cache") }.Concat(args))
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var error = process.StandardError.ReadToEndAsync(timeout.Token);
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output, await error);
+        return await Kubectl.RunAsync(kubeconfig, Path.Combine(_directory, "cache"), args);
     }
 
     private async Task<string> ExpectKubectlAsync(params string[] args)
