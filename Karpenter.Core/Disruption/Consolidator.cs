@@ -392,7 +392,7 @@ public sealed class Consolidator(Scheduler scheduler, TimeProvider time, Disrupt
         {
             if (!options.SpotToSpotConsolidation)
             {
-                return (null, "spot-to-spot consolidation is disabled (feature gate SpotToSpotConsolidation)");
+                return (null, "SpotToSpotConsolidation is disabled, can't replace a spot node with a spot node");
             }
 
             requirements.Add(Requirement.In(Labels.CapacityType, CapacityTypes.Spot));
@@ -409,8 +409,10 @@ public sealed class Consolidator(Scheduler scheduler, TimeProvider time, Disrupt
             .OrderBy(p => p.Price)
             .ToList();
 
-        // Replacing several nodes by one of the same type as one of them only pays off when it is cheaper than the dearest of those.
-        var sameType = candidates.Where(c => priced.Any(p => p.Type.Name == c.InstanceType.Name)).Select(c => c.Price).DefaultIfEmpty(decimal.MaxValue).Max();
+        // Replacing several nodes by one of the same type as one of them only pays off when it is cheaper than the cheapest
+        // of those (upstream's filterOutSameType): otherwise deleting the others and keeping that one costs as little and
+        // moves fewer pods.
+        var sameType = candidates.Where(c => priced.Any(p => p.Type.Name == c.InstanceType.Name)).Select(c => c.Price).DefaultIfEmpty(decimal.MaxValue).Min();
         if (candidates.Count > 1 && sameType != decimal.MaxValue)
         {
             priced = [.. priced.Where(p => p.Price < sameType)];
@@ -421,6 +423,12 @@ public sealed class Consolidator(Scheduler scheduler, TimeProvider time, Disrupt
             return (null, "can't replace with a cheaper node");
         }
 
+        var (needed, unmet) = MinValuesPrefix(planned.Requirements, priced.Select(p => p.Type));
+        if (unmet is not null)
+        {
+            return (null, unmet);
+        }
+
         if (spotToSpot && single)
         {
             if (priced.Count < options.MinInstanceTypesForSpotToSpot)
@@ -428,19 +436,12 @@ public sealed class Consolidator(Scheduler scheduler, TimeProvider time, Disrupt
                 return (null, $"SpotToSpotConsolidation requires {options.MinInstanceTypesForSpotToSpot} cheaper instance type options than the current candidate to consolidate, got {priced.Count}");
             }
 
-            priced = priced.GetRange(0, options.MinInstanceTypesForSpotToSpot);
+            // Only the cheapest types go to the launch, so that whichever the cloud picks is not itself replaced at once;
+            // as many more as minValues needs (upstream: max(15, the types minValues needs)).
+            priced = priced.GetRange(0, Math.Max(options.MinInstanceTypesForSpotToSpot, needed));
         }
 
         var types = priced.Select(p => p.Type).ToList();
-        foreach (var requirement in planned.Requirements.Values.Where(r => r.MinValues is > 0))
-        {
-            var distinct = types.SelectMany(t => t.Requirements.Get(requirement.Key).Values).Distinct(StringComparer.Ordinal).Count();
-            if (distinct < requirement.MinValues)
-            {
-                return (null, $"cheaper instance types satisfy only {distinct} of minValues {requirement.MinValues} for {requirement.Key}");
-            }
-        }
-
         requirements.Add(Requirement.In(Labels.InstanceType, types.Select(t => t.Name)));
         return (new PlannedNodeClaim
         {
@@ -452,6 +453,38 @@ public sealed class Consolidator(Scheduler scheduler, TimeProvider time, Disrupt
             Price = priced[0].Price!.Value,
             MinValuesRelaxed = planned.MinValuesRelaxed,
         }, null);
+    }
+
+    /// <summary>
+    /// How many of <paramref name="cheapestFirst"/> (a prefix) satisfy every <c>minValues</c> of <paramref name="requirements"/>,
+    /// or why all of them do not.
+    /// </summary>
+    private static (int Needed, string? Unmet) MinValuesPrefix(Requirements requirements, IEnumerable<InstanceType> cheapestFirst)
+    {
+        var minValues = requirements.Values.Where(r => r.MinValues is > 0).ToList();
+        if (minValues.Count == 0)
+        {
+            return (0, null);
+        }
+
+        var seen = minValues.ToDictionary(r => r.Key, _ => new HashSet<string>(StringComparer.Ordinal), StringComparer.Ordinal);
+        var count = 0;
+        foreach (var type in cheapestFirst)
+        {
+            count++;
+            foreach (var r in minValues)
+            {
+                seen[r.Key].UnionWith(type.Requirements.Get(r.Key).Values);
+            }
+
+            if (minValues.All(r => seen[r.Key].Count >= r.MinValues))
+            {
+                return (count, null);
+            }
+        }
+
+        var unmet = minValues.First(r => seen[r.Key].Count < r.MinValues);
+        return (count, $"cheaper instance types satisfy only {seen[unmet.Key].Count} of minValues {unmet.MinValues} for {unmet.Key}");
     }
 
     /// <summary>

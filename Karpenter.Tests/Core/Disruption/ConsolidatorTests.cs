@@ -89,9 +89,58 @@ public sealed class ConsolidatorTests
     public void Spot_to_spot_consolidation_is_off_unless_enabled()
     {
         _cluster.Node("fake-it-7", capacityType: CapacityTypes.Spot, pods: [DisruptionFixture.Pod(cpu: "1")]);
-        var outcome = SingleNode();
+        var consolidator = Consolidator;
+        var snapshot = _cluster.Snapshot();
+        var outcome = consolidator.SingleNode(snapshot, Candidates.Build(snapshot, DisruptionClass.Graceful).Candidates, CancellationToken.None);
         Assert.Null(outcome.Command);
-        Assert.Contains("SpotToSpotConsolidation", outcome.Reason, StringComparison.Ordinal);
+        // Upstream's Unconsolidatable message, word for word.
+        Assert.Equal("SpotToSpotConsolidation is disabled, can't replace a spot node with a spot node", Assert.Single(consolidator.Unconsolidatable).Reason);
+    }
+
+    [Fact]
+    public void Spot_nodes_are_merged_into_one_cheaper_spot_node_only_with_the_gate_and_with_no_fifteen_type_floor()
+    {
+        // Two spot nodes whose pods do not fit on either one: only a new node can take both (fewer than 15 cheaper types).
+        _cluster.Node("fake-it-3", capacityType: CapacityTypes.Spot, pods: [DisruptionFixture.Pod(cpu: "2500m")]);
+        _cluster.Node("fake-it-3", capacityType: CapacityTypes.Spot, pods: [DisruptionFixture.Pod(cpu: "2500m")]);
+        var snapshot = _cluster.Snapshot();
+        var candidates = Candidates.Build(snapshot, DisruptionClass.Graceful).Candidates;
+        Assert.Null(Consolidator.MultiNode(snapshot, candidates, CancellationToken.None));
+
+        _options.SpotToSpotConsolidation = true;
+        var command = ExpectCommand(Consolidator.MultiNode(snapshot, candidates, CancellationToken.None));
+        Assert.Equal(DisruptionDecision.Replace, command.Decision);
+        Assert.Equal(2, command.Candidates.Count);
+        var replacement = Assert.Single(command.Replacements);
+        Assert.Equal([CapacityTypes.Spot], replacement.Requirements.Get(Labels.CapacityType).Values);
+        Assert.InRange(replacement.InstanceTypes.Count, 1, 14);
+        Assert.All(replacement.InstanceTypes, t => Assert.True(Consolidator.WorstLaunchPrice(t, replacement.Requirements) < command.PriceBefore));
+    }
+
+    [Fact]
+    public void Single_node_spot_to_spot_sends_as_many_types_as_min_values_needs_when_more_than_fifteen()
+    {
+        _options.SpotToSpotConsolidation = true;
+        var many = new DisruptionFixture(FakeInstanceTypes.Synthetic(40));
+        many.PoolRequirements["default"] = new Requirements(Requirement.Create(Labels.InstanceType, "Exists", null, 20, out _)!);
+        many.Node("fake-it-30", capacityType: CapacityTypes.Spot, pods: [DisruptionFixture.Pod(cpu: "1")]);
+        var command = ExpectCommand(Consolidator.SingleNode(many.Snapshot(), Candidates.Build(many.Snapshot(), DisruptionClass.Graceful).Candidates, CancellationToken.None).Command);
+        Assert.Equal(20, Assert.Single(command.Replacements).InstanceTypes.Count);
+    }
+
+    [Fact]
+    public void Several_nodes_are_not_replaced_by_a_node_no_cheaper_than_one_of_them_of_the_same_type()
+    {
+        // fake-it-3 (4 CPUs) is the cheapest type for both pods: replacing both nodes by a fake-it-3 costs what deleting the
+        // fake-it-7 alone does and moves more pods, so upstream (filterOutSameType) refuses it.
+        var big = _cluster.Node("fake-it-7", pods: [DisruptionFixture.Pod(cpu: "2")]);
+        var small = _cluster.Node("fake-it-3", pods: [DisruptionFixture.Pod(cpu: "1500m")]);
+        var snapshot = _cluster.Snapshot();
+        var candidates = Candidates.Build(snapshot, DisruptionClass.Graceful).Candidates;
+        var both = candidates.Where(c => c.Name == big.Name || c.Name == small.Name).ToList();
+        var outcome = Consolidator.Compute(snapshot, both, DisruptionMethods.MultiNodeConsolidation, CancellationToken.None);
+        Assert.Null(outcome.Command);
+        Assert.Contains("cheaper", outcome.Reason, StringComparison.Ordinal);
     }
 
     [Fact]

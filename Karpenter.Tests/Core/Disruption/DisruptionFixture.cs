@@ -30,6 +30,9 @@ internal sealed class DisruptionFixture
 
     public Dictionary<string, NodePool> Pools { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Requirements a NodePool adds to its NodeClaims (e.g. with <c>minValues</c>), by NodePool name.</summary>
+    public Dictionary<string, Requirements> PoolRequirements { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Pods waiting for capacity (pending, or on nodes being deleted) the snapshot carries.</summary>
     public List<V1Pod> Pending { get; } = [];
 
@@ -147,11 +150,22 @@ internal sealed class DisruptionFixture
             Nodes = nodes,
             NodePools = Pools,
             InstanceTypes = Pools.Keys.ToDictionary(k => k, _ => Types, StringComparer.Ordinal),
-            SchedulingNodePools = [.. Pools.Values.Select(p => new SchedulingNodePool { Name = p.Metadata.Name, InstanceTypes = Types, Labels = new Dictionary<string, string> { [Labels.NodePool] = p.Metadata.Name }, Requirements = new Requirements(Requirement.In(Labels.NodePool, p.Metadata.Name)) })],
+            SchedulingNodePools = [.. Pools.Values.Select(p => new SchedulingNodePool { Name = p.Metadata.Name, InstanceTypes = Types, Labels = new Dictionary<string, string> { [Labels.NodePool] = p.Metadata.Name }, Requirements = PoolRequirementsOf(p.Metadata.Name) })],
             ExistingNodes = existing,
             BoundPods = [.. nodes.SelectMany(n => n.Pods.Select(p => new BoundPod(p, n.NodeName!)))],
             PodDisruptionBudgets = _pdbs,
             PendingPods = Pending,
         };
+    }
+
+    private Requirements PoolRequirementsOf(string pool)
+    {
+        var requirements = new Requirements(Requirement.In(Labels.NodePool, pool));
+        if (PoolRequirements.TryGetValue(pool, out var extra))
+        {
+            requirements.Add(extra);
+        }
+
+        return requirements;
     }
 }
