@@ -47,6 +47,9 @@ public sealed class OperatorScenarioTests(ITestOutputHelper output)
         var scenario = ScenarioReader.Read("""
             name: spot-ice-short
             duration: 20m
+            # Upstream's defaults forbid merging spot nodes (the gate is off; a 10 % budget lets one node go at a time):
+            # a cost-minded spot user turns both on, as examples/scenarios/spot-ice.yaml explains.
+            settings: { FEATURE_GATES: SpotToSpotConsolidation=true }
             manifests:
               - file: ec2nodeclass-default-ec2.yaml
               - inline:
@@ -62,6 +65,11 @@ public sealed class OperatorScenarioTests(ITestOutputHelper output)
                           - { key: karpenter.k8s.aws/instance-category, operator: In, values: ["c", "m", "r"] }
                           - { key: karpenter.k8s.aws/instance-generation, operator: Gt, values: ["4"] }
                     limits: { cpu: "64" }
+                    disruption:
+                      consolidateAfter: 0s
+                      budgets:
+                        - { nodes: "100%", reasons: [Empty, Underutilized] }
+                        - { nodes: "10%", reasons: [Drifted] }
             workloads:
               - { name: worker, replicas: 8, cpu: "1", memory: 2Gi }
             timeline:
@@ -78,12 +86,13 @@ public sealed class OperatorScenarioTests(ITestOutputHelper output)
         ExpectWithinLimits(run, "spot", cpu: 64);
         Assert.All(run.Report.InstanceTypes, t => Assert.Equal("spot", t.CapacityType));
 
-        // Cost ÷ configuration-LP bound at the settled peak measured 1.20 (against the covering LP: 1.41, 1.41, 1.41,
-        // 1.60): the fresh plan (one c6g.8xlarge spot) is the bound itself, and the cluster (two c7g.4xlarge spot, grown
-        // in two batches) is 1.20 × the plan, which no consolidation may close here: spot-to-spot replacement is gated
-        // off, and with the gate on the default budget (10 % of 2 nodes, rounded up: 1) still keeps the two nodes from
-        // being merged into one.
-        ExpectNearTheBoundOnceSettled(run.Report, within: 1.5, planWithin: 1.10);
+        // As a cost-minded spot user runs it (the SpotToSpotConsolidation gate on, and a budget that lets consolidation
+        // take several nodes at once), multi-node consolidation merges the nodes grown in two batches into one
+        // c6g.8xlarge spot, the fresh plan and the bound itself: cost ÷ bound at the settled peak and at the end measured
+        // 1.00, 1.00, 1.00 (cost ÷ plan 1.00; time-averaged over the settled samples 1.00 to 1.17, before the merge), at
+        // effective speeds 44x to 50x. Upstream's defaults measured 1.20 to 1.33 (two c7g.4xlarge spot that no
+        // consolidation may merge). The margin is for a loaded machine.
+        ExpectNearTheBoundOnceSettled(run.Report, within: 1.10, planWithin: 1.10);
     }
 
     [Fact]
