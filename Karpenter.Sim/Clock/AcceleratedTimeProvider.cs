@@ -14,15 +14,25 @@ namespace Karpenter.Sim.Clock;
 /// real millisecond, i.e. <c>Speed</c> simulated milliseconds: at 60× a 10 s timer fires within ~60 ms simulated.
 /// Work that takes real time (HTTP round trips, CPU) also takes <c>Speed</c> times as long in simulated time, so a very
 /// high speed on a loaded machine makes every component look slow; 60× to 100× keeps API calls well under a second.
+/// Simulated control-plane components take a <see cref="Hold"/> around a burst of API writes, so that it takes about
+/// the simulated time it would take in a cluster (the clock runs at 1× while any hold is taken).
 /// </remarks>
-public sealed class AcceleratedTimeProvider : TimeProvider, IDisposable
+public sealed class AcceleratedTimeProvider : TimeProvider, IClockHold, IDisposable
 {
+    /// <summary>The speed while a <see cref="Hold"/> is taken: real time.</summary>
+    public const double HoldSpeed = 1;
+
     private readonly Lock _lock = new();
     private readonly PriorityQueue<Entry, (long Due, long Sequence)> _due = new();
     private readonly SemaphoreSlim _wake = new(0);
     private readonly DateTimeOffset _start;
     private readonly Thread _thread;
     private Anchor _anchor;
+    private double _speed;
+    private int _holds;
+    private long _heldSince;
+    private long _heldTicks;
+    private long _holdsTaken;
     private long _highWater;
     private long _sequence;
     private int _wakePending;
@@ -34,13 +44,54 @@ public sealed class AcceleratedTimeProvider : TimeProvider, IDisposable
     {
         ValidateSpeed(speed);
         _start = (start ?? TimeProvider.System.GetUtcNow()).ToUniversalTime();
+        _speed = speed;
         _anchor = new Anchor(Stopwatch.GetTimestamp(), 0, speed);
         _thread = new Thread(Run) { IsBackground = true, Name = "accelerated-clock" };
         _thread.Start();
     }
 
-    /// <summary>Simulated seconds per real second.</summary>
-    public double Speed => Volatile.Read(ref _anchor).Speed;
+    /// <summary>Simulated seconds per real second when no <see cref="Hold"/> is taken (what <see cref="SetSpeed"/> set).</summary>
+    public double Speed
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _speed;
+            }
+        }
+    }
+
+    /// <summary>Simulated seconds per real second now: <see cref="HoldSpeed"/> (or <see cref="Speed"/> when slower) while a hold is taken.</summary>
+    public double EffectiveSpeed => Volatile.Read(ref _anchor).Speed;
+
+    /// <summary>Whether a <see cref="Hold"/> is taken now.</summary>
+    public bool IsHeld
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _holds > 0;
+            }
+        }
+    }
+
+    /// <summary>The real time during which at least one hold was taken, since creation.</summary>
+    public TimeSpan HeldTime
+    {
+        get
+        {
+            lock (_lock)
+            {
+                var ticks = _heldTicks + (_holds > 0 ? Stopwatch.GetElapsedTime(_heldSince).Ticks : 0);
+                return TimeSpan.FromTicks(ticks);
+            }
+        }
+    }
+
+    /// <summary>How many holds were taken since creation (nested and concurrent ones each count).</summary>
+    public long HoldsTaken => Interlocked.Read(ref _holdsTaken);
 
     /// <summary>The simulated time that has passed since creation.</summary>
     public TimeSpan Elapsed => TimeSpan.FromTicks(ElapsedTicks());
@@ -56,17 +107,47 @@ public sealed class AcceleratedTimeProvider : TimeProvider, IDisposable
 
     public override long GetTimestamp() => ElapsedTicks();
 
-    /// <summary>Changes the speed from now on; simulated time stays continuous.</summary>
+    /// <summary>
+    /// Changes the speed from now on; simulated time stays continuous. While a hold is taken the clock keeps running
+    /// at <see cref="HoldSpeed"/> and takes the new speed when the last hold is released.
+    /// </summary>
     public void SetSpeed(double speed)
     {
         ValidateSpeed(speed);
         lock (_lock)
         {
-            var now = ElapsedTicks();
-            Volatile.Write(ref _anchor, new Anchor(Stopwatch.GetTimestamp(), now, speed));
+            _speed = speed;
+            Reanchor();
         }
 
         Wake();
+    }
+
+    /// <summary>
+    /// Runs the clock at real speed (<see cref="HoldSpeed"/>) until the returned handle is disposed and no other hold
+    /// is taken (see <see cref="IClockHold"/>). Timers keep their simulated due times: they fire later in real time
+    /// while the clock is held, and on time again after it.
+    /// </summary>
+    public IDisposable Hold()
+    {
+        if (_disposed)
+        {
+            // A component finishing its work while the world shuts down: there is no time left to pace.
+            return ClockHold.None.Hold();
+        }
+
+        lock (_lock)
+        {
+            if (_holds++ == 0)
+            {
+                _heldSince = Stopwatch.GetTimestamp();
+                Reanchor();
+            }
+        }
+
+        Interlocked.Increment(ref _holdsTaken);
+        Wake();
+        return new HoldHandle(this);
     }
 
     /// <summary>Jumps simulated time forward by <paramref name="by"/>; timers that fall due fire (in due order).</summary>
@@ -107,6 +188,28 @@ public sealed class AcceleratedTimeProvider : TimeProvider, IDisposable
         }
 
         _wake.Dispose();
+    }
+
+    private void Release()
+    {
+        lock (_lock)
+        {
+            if (--_holds == 0)
+            {
+                _heldTicks += Stopwatch.GetElapsedTime(_heldSince).Ticks;
+                Reanchor();
+            }
+        }
+
+        Wake();
+    }
+
+    /// <summary>Starts a new anchor at the current simulated time with the speed the speed setting and the holds give (under the lock).</summary>
+    private void Reanchor()
+    {
+        var now = ElapsedTicks();
+        var speed = _holds > 0 ? Math.Min(_speed, HoldSpeed) : _speed;
+        Volatile.Write(ref _anchor, new Anchor(Stopwatch.GetTimestamp(), now, speed));
     }
 
     private static void ValidateSpeed(double speed)
@@ -215,6 +318,20 @@ public sealed class AcceleratedTimeProvider : TimeProvider, IDisposable
     private sealed record Anchor(long RealTimestamp, long SimulatedTicks, double Speed);
 
     private readonly record struct Entry(SimulatedTimer Timer, long Version);
+
+    /// <summary>One hold; releases it on the first dispose only.</summary>
+    private sealed class HoldHandle(AcceleratedTimeProvider clock) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                clock.Release();
+            }
+        }
+    }
 
     /// <summary>A timer on simulated time: each <see cref="Change"/> supersedes the schedule before it.</summary>
     private sealed class SimulatedTimer(AcceleratedTimeProvider clock, TimerCallback callback, object? state) : ITimer

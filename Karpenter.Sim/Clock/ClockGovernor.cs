@@ -44,7 +44,9 @@ public sealed class ClockGovernorOptions
 /// runs behind its due time, which measures the clock thread and the thread pool) and any the caller adds (e.g. the
 /// operator's work-queue backlog, see <c>OperatorBacklog</c>). Above 1 the speed drops multiplicatively (down to
 /// <see cref="ClockGovernorOptions.MinimumFactor"/> of the target); below <see cref="ClockGovernorOptions.RecoverBelow"/>
-/// it climbs back towards the target. The policy is <see cref="NextFactor"/>, a pure function.
+/// it climbs back towards the target. The policy is <see cref="NextFactor"/>, a pure function. A
+/// <see cref="AcceleratedTimeProvider.Hold"/> composes with it: the governor sets the speed the clock runs at when no
+/// hold is taken (and returns to after the last one), a hold runs it at 1× meanwhile.
 /// </summary>
 public sealed class ClockGovernor : IAsyncDisposable
 {

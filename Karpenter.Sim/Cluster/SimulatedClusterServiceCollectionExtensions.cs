@@ -4,6 +4,7 @@ using Karpenter.Kube.Events;
 using Karpenter.Kube.Hosting;
 using Karpenter.Kube.LeaderElection;
 using Karpenter.Sim.Aws.World;
+using Karpenter.Sim.Clock;
 using Karpenter.Sim.Cluster.CloudController;
 using Karpenter.Sim.Cluster.Common;
 using Karpenter.Sim.Cluster.Disruption;
@@ -49,6 +50,7 @@ public static class SimulatedClusterServiceCollectionExtensions
         services.TryAddSingleton<ClusterObserver>();
         services.TryAddSingleton<ClusterCaches>();
         services.TryAddSingleton<ComponentEvents>();
+        services.TryAddSingleton(sp => ClockHold.Of(sp.GetRequiredService<TimeProvider>()));
 
         var operators = services.AddKubeOperator();
         services.AddHostedService(sp => sp.GetRequiredService<ComponentEvents>());

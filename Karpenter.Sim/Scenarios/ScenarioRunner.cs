@@ -4,6 +4,7 @@ using System.Globalization;
 using k8s.Models;
 using Karpenter.Kube.Client;
 using Karpenter.Sim.Aws.World;
+using Karpenter.Sim.Clock;
 using Karpenter.Sim.Cluster;
 using Karpenter.Sim.Cluster.Resources;
 using Karpenter.Sim.World;
@@ -84,9 +85,15 @@ public sealed class ScenarioRunner
                 }
             }
 
-            foreach (var workload in _scenario.Workloads)
+            // The workloads, and each set of timeline actions due together, are written as one burst (as kubectl
+            // apply writes them): under a clock hold, so that they reach the cluster within the real time they take.
+            var holds = ClockHold.Of(clock);
+            using (holds.Hold())
             {
-                await CreateWorkloadAsync(workload, cancellationToken);
+                foreach (var workload in _scenario.Workloads)
+                {
+                    await CreateWorkloadAsync(workload, cancellationToken);
+                }
             }
 
             var start = clock.GetUtcNow();
@@ -105,10 +112,14 @@ public sealed class ScenarioRunner
             while (true)
             {
                 var elapsed = clock.GetUtcNow() - start;
-                while (actions.TryPeek(out var action) && At(action) <= elapsed)
+                if (actions.TryPeek(out var due) && At(due) <= elapsed)
                 {
-                    actions.Dequeue();
-                    await RunActionAsync(action, cancellationToken);
+                    using var hold = holds.Hold();
+                    while (actions.TryPeek(out var action) && At(action) <= elapsed)
+                    {
+                        actions.Dequeue();
+                        await RunActionAsync(action, cancellationToken);
+                    }
                 }
 
                 if (elapsed >= nextSample || elapsed >= _scenario.Duration)

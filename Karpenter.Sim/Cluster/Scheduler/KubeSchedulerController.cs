@@ -3,6 +3,7 @@ using k8s.Models;
 using Karpenter.Kube.Client;
 using Karpenter.Kube.Controllers;
 using Karpenter.Kube.Events;
+using Karpenter.Sim.Clock;
 using Karpenter.Sim.Cluster.Common;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -16,6 +17,11 @@ namespace Karpenter.Sim.Cluster.Scheduler;
 /// <c>Unschedulable</c>, with kube-scheduler's message — which is what wakes Karpenter's provisioner. Pods placed in
 /// a pass are assumed bound until the informer shows them, so a later pass never double-books their room. Runs on
 /// every pod, node and nomination change, and every <see cref="SchedulerOptions.RetryInterval"/> while pods are pending.
+/// A pass that meets workload pods it has never tried runs under a clock hold (<see cref="IClockHold"/>), so that
+/// scheduling or marking a burst of new pods takes the simulated time it takes a real kube-scheduler (milliseconds),
+/// not <c>speed</c> times as long, and Karpenter sees a scale-up arrive as it would in a cluster. Passes over pods
+/// it has already marked (retries while nodes boot) and over new DaemonSet pods (never Karpenter's to provision)
+/// run on the accelerated clock: holding them would slow the whole simulation for no difference Karpenter sees.
 /// </summary>
 public sealed class KubeSchedulerController(
     ClusterCaches caches,
@@ -24,6 +30,7 @@ public sealed class KubeSchedulerController(
     ClusterObserver observer,
     IOptions<SchedulerOptions> options,
     TimeProvider time,
+    IClockHold holds,
     ILogger<KubeSchedulerController> logger) : ISingletonReconciler
 {
     public const string Name = "kube-scheduler";
@@ -75,6 +82,7 @@ public sealed class KubeSchedulerController(
             }
         }
 
+        using var hold = pending.Any(IsNewWorkloadPod) ? holds.Hold() : null;
         var nodes = caches.Nodes.List();
         var snapshot = new SchedulingSnapshot(nodes, bound, caches.Namespaces.List());
         var nodesByClaim = Nominations.NodesByNodeClaim(nodes);
@@ -108,6 +116,10 @@ public sealed class KubeSchedulerController(
         logger.SchedulerPass(pending.Count, placed, unschedulable, snapshot.Nodes.Count);
         return ReconcileResult.After(unschedulable > 0 || placed > 0 ? _options.RetryInterval : Idle);
     }
+
+    /// <summary>A pod no pass has tried yet (no PodScheduled condition) that is not a DaemonSet's.</summary>
+    private static bool IsNewWorkloadPod(V1Pod pod) =>
+        PodFacts.Condition(pod, "PodScheduled") is null && PodFacts.ControllerOf(pod)?.Kind != "DaemonSet";
 
     private (NodeInfo? Node, string? Message) Place(V1Pod pod, SchedulingSnapshot snapshot, ILookup<string, string> nodesByClaim)
     {

@@ -4,6 +4,7 @@ using k8s.Models;
 using Karpenter.Kube.Client;
 using Karpenter.Kube.Controllers;
 using Karpenter.Kube.Events;
+using Karpenter.Sim.Clock;
 using Karpenter.Sim.Cluster.Common;
 
 namespace Karpenter.Sim.Cluster.Workloads.Deployments;
@@ -13,9 +14,10 @@ namespace Karpenter.Sim.Cluster.Workloads.Deployments;
 /// added to its selector, labels and template), scaled to <c>spec.replicas</c>; a template change rolls out with
 /// <c>RollingUpdate</c> (new ReplicaSet up to <c>replicas + maxSurge</c>, old ones down keeping
 /// <c>replicas − maxUnavailable</c> available) or <c>Recreate</c>; old ReplicaSets beyond
-/// <c>revisionHistoryLimit</c> are removed; and the Deployment's status and Available/Progressing conditions.
+/// <c>revisionHistoryLimit</c> are removed; and the Deployment's status and Available/Progressing conditions. Writes
+/// to ReplicaSets run under a clock hold (<see cref="IClockHold"/>), taking the simulated time they take in a cluster.
 /// </summary>
-public sealed class DeploymentController(ClusterCaches caches, IKubeClient client, ComponentEvents events, TimeProvider time) : IReconciler<V1Deployment>
+public sealed class DeploymentController(ClusterCaches caches, IKubeClient client, ComponentEvents events, TimeProvider time, IClockHold holds) : IReconciler<V1Deployment>
 {
     public const string Name = "deployment";
 
@@ -102,6 +104,7 @@ public sealed class DeploymentController(ClusterCaches caches, IKubeClient clien
             },
             Spec = new V1ReplicaSetSpec { Replicas = initial, MinReadySeconds = entity.Spec.MinReadySeconds, Selector = selector, Template = template },
         };
+        using var hold = holds.Hold();
         try
         {
             var created = await client.CreateAsync(rs, cancellationToken);
@@ -179,6 +182,7 @@ public sealed class DeploymentController(ClusterCaches caches, IKubeClient clien
             .OrderBy(Revision).ToList();
         foreach (var rs in idle.Take(Math.Max(0, idle.Count - limit)))
         {
+            using var hold = holds.Hold();
             await client.DeleteIfExistsAsync<V1ReplicaSet>(rs.Metadata.Name, rs.Metadata.NamespaceProperty, cancellationToken: cancellationToken);
         }
     }
@@ -198,6 +202,7 @@ public sealed class DeploymentController(ClusterCaches caches, IKubeClient clien
             ["metadata"] = new JsonObject { ["annotations"] = new JsonObject { [DesiredReplicasAnnotation] = desired, [MaxReplicasAnnotation] = max } },
             ["spec"] = new JsonObject { ["replicas"] = to },
         };
+        using var hold = holds.Hold();
         await client.PatchAsync<V1ReplicaSet>(rs.Metadata.Name, rs.Metadata.NamespaceProperty, KubePatch.Merge(patch), cancellationToken);
         if (from != to)
         {

@@ -2,6 +2,7 @@ using k8s.Models;
 using Karpenter.Kube.Client;
 using Karpenter.Kube.Controllers;
 using Karpenter.Kube.Events;
+using Karpenter.Sim.Clock;
 using Karpenter.Sim.Cluster.Common;
 using Microsoft.Extensions.Logging;
 
@@ -11,13 +12,15 @@ namespace Karpenter.Sim.Cluster.Workloads.ReplicaSets;
 /// The ReplicaSet controller: keeps <c>spec.replicas</c> active pods (not terminal, not being deleted) controlled by
 /// each ReplicaSet — creating them from the template with <c>generateName</c> and a controller owner reference,
 /// deleting the least valuable first when there are too many (unscheduled, then pending, then not ready, then the
-/// newest) — so an evicted or deleted pod is replaced; and writes the ReplicaSet's status.
+/// newest) — so an evicted or deleted pod is replaced; and writes the ReplicaSet's status. A burst of creations or
+/// deletions runs under a clock hold (<see cref="IClockHold"/>): it takes the simulated time it takes in a cluster.
 /// </summary>
 public sealed class ReplicaSetController(
     ClusterCaches caches,
     IKubeClient client,
     ComponentEvents events,
     TimeProvider time,
+    IClockHold holds,
     ILogger<ReplicaSetController> logger) : IReconciler<V1ReplicaSet>
 {
     public const string Name = "replicaset";
@@ -47,6 +50,7 @@ public sealed class ReplicaSetController(
         var diff = active.Count + creating - deleting - desired;
         if (diff < 0)
         {
+            using var hold = holds.Hold();
             await CreateAsync(entity, Math.Min(-diff, BurstReplicas), now, cancellationToken);
         }
         else if (diff > 0)
@@ -69,6 +73,7 @@ public sealed class ReplicaSetController(
                 .ThenByDescending(p => p.Metadata.CreationTimestamp ?? DateTime.MinValue)
                 .Take(Math.Min(diff, BurstReplicas))
                 .ToList();
+            using var hold = holds.Hold();
             foreach (var pod in victims)
             {
                 _expectations.Deleted(uid, pod.Metadata.Uid, now);
