@@ -8,7 +8,10 @@ namespace Karpenter.Core.Scheduling.Bounds;
 /// <summary>The cost lower bounds of a pod set against a catalog (see <see cref="CostLowerBound"/>).</summary>
 public sealed record LowerBound(double Lp, double PerResource, int CompatibilityClasses, int InstanceTypes, string Status)
 {
-    /// <summary>The LP's fractional node counts per instance type (largest spend first), to compare with a plan's.</summary>
+    /// <summary>
+    /// The LP's fractional node counts per instance type (largest spend first), to compare with a plan's; the name is
+    /// <c>type/zone</c> when some pod spreads over zones (the columns are then per zone).
+    /// </summary>
     public IReadOnlyList<(string InstanceType, double Nodes, double Price)> Solution { get; init; } = [];
 
     /// <summary>True when the pods can be placed at all (every class has a compatible instance type).</summary>
@@ -41,6 +44,14 @@ public sealed record LowerBound(double Lp, double PerResource, int Compatibility
 /// valid lower bound of any placement's hourly price; ceilings per type are not taken (that would not be valid).
 /// Types dominated by a cheaper-or-equal type with at least as much room and the same compatibility are left out:
 /// that never changes the optimum.
+/// <para>
+/// Topology spread over zones: when some pod has a hard (DoNotSchedule) zone spread constraint, the columns are
+/// (NodePool, instance type, zone), each priced at that zone's cheapest allowed offering with the zone in its
+/// requirements (so pods with zonal node affinity get exactly their zones), and each sound spread group is split
+/// into per-zone forced groups and a free one (see <see cref="SplitZoneSpreadGroups"/>). Both the covering LP and the
+/// configuration LP consume those groups. Without such a constraint the columns stay per (NodePool, instance type):
+/// the same optimum, fewer columns.
+/// </para>
 /// </summary>
 public static class CostLowerBound
 {
@@ -60,17 +71,21 @@ public static class CostLowerBound
             wellKnown.UnionWith(t.Requirements.Keys);
         }
 
-        var columns = Columns(nodePools, daemonSetPods, wellKnown);
+        var spreads = pods.Select(ZoneSpreads).ToList();
+        var columns = Columns(nodePools, daemonSetPods, wellKnown, perZone: spreads.Any(s => s.Count > 0));
 
-        // Groups: pods allowed on exactly the same columns, with the same requests and anti-affinity group.
+        // Groups: pods allowed on exactly the same columns, with the same requests, anti-affinity group and zone
+        // spread constraint.
         var groups = new Dictionary<string, Group>(StringComparer.Ordinal);
+        var owners = new Dictionary<string, List<(V1Pod Pod, ZoneSpread Spread, Group? Group)>>(StringComparer.Ordinal);
         var antiGroups = new Dictionary<string, int>(StringComparer.Ordinal);
         var classes = new Dictionary<string, int>(StringComparer.Ordinal);
         var demandNames = new HashSet<string>(CoreResources, StringComparer.Ordinal);
         var infeasible = 0;
         var compatibility = new Dictionary<string, List<int>>(StringComparer.Ordinal);
-        foreach (var pod in pods)
+        for (var p = 0; p < pods.Count; p++)
         {
+            var pod = pods[p];
             var requests = PodResources.Requests(pod);
             var allowed = Allowed(pod, columns, wellKnown, compatibility);
             if (!allowed.Any(c => requests.FitsIn(columns[c].Avail)))
@@ -103,19 +118,26 @@ public static class CostLowerBound
                 }
             }
 
-            var key = $"{classId}|{anti}|{requests}";
+            var spread = spreads[p].Count == 1 ? spreads[p][0].Key : string.Empty;
+            var key = $"{classId}|{anti}|{requests}|{spread}";
             if (!groups.TryGetValue(key, out var group))
             {
                 groups[key] = group = new Group(allowed, requests, anti);
             }
 
             group.Count++;
+            foreach (var constraint in spreads[p])
+            {
+                (owners.TryGetValue(constraint.Key, out var list) ? list : owners[constraint.Key] = []).Add((pod, constraint, spreads[p].Count == 1 ? group : null));
+            }
         }
+
+        var groupList = SplitZoneSpreadGroups([.. groups.Values], owners, pods, columns);
 
         var perResource = 0.0;
         foreach (var r in demandNames)
         {
-            var demand = groups.Values.Sum(g => (double)g.Requests.Get(r) * g.Count);
+            var demand = groupList.Sum(g => (double)g.Requests.Get(r) * g.Count);
             var cheapest = columns.Where(c => c.Avail.Get(r) > 0).Select(c => c.Price / c.Avail.Get(r)).DefaultIfEmpty(double.PositiveInfinity).Min();
             if (demand > 0)
             {
@@ -128,13 +150,14 @@ public static class CostLowerBound
             return new LowerBound(double.NaN, perResource, classes.Count, columns.Count, $"INFEASIBLE ({infeasible} pods fit no instance type)");
         }
 
-        if (groups.Count == 0)
+        if (groupList.Count == 0)
         {
             return new LowerBound(0, 0, 0, columns.Count, "OPTIMAL");
         }
 
+        var classCount = groupList.Select(g => string.Join(",", g.Columns)).Distinct(StringComparer.Ordinal).Count();
         var names = demandNames.ToList();
-        var kept = Undominated(columns, groups.Values, names);
+        var kept = Undominated(columns, groupList, names);
         using var solver = LpSolver.CreateSolver("GLOP") ?? throw new InvalidOperationException("the GLOP linear solver is not available");
         var x = kept.ToDictionary(c => c, c => solver.MakeNumVar(0, double.PositiveInfinity, $"x{c}"));
         var objective = solver.Objective();
@@ -148,7 +171,7 @@ public static class CostLowerBound
         var capacityRows = new Dictionary<(int Column, string Resource), Constraint>();
         var antiRows = new Dictionary<(int Column, int Anti), Constraint>();
         var k = 0;
-        foreach (var group in groups.Values)
+        foreach (var group in groupList)
         {
             var cover = solver.MakeConstraint(group.Count, double.PositiveInfinity, $"cover{k}");
             foreach (var c in group.Columns)
@@ -197,13 +220,13 @@ public static class CostLowerBound
         var status = solver.Solve();
         if (status != LpSolver.ResultStatus.OPTIMAL)
         {
-            return new LowerBound(double.NaN, perResource, classes.Count, kept.Count, status.ToString());
+            return new LowerBound(double.NaN, perResource, classCount, kept.Count, status.ToString());
         }
 
         var lp = objective.Value();
-        var bound = new LowerBound(lp, perResource, classes.Count, kept.Count, "OPTIMAL")
+        var bound = new LowerBound(lp, perResource, classCount, kept.Count, "OPTIMAL")
         {
-            Solution = [.. x.Where(kv => kv.Value.SolutionValue() > 1e-9).Select(kv => (columns[kv.Key].Type.Name, kv.Value.SolutionValue(), columns[kv.Key].Price))
+            Solution = [.. x.Where(kv => kv.Value.SolutionValue() > 1e-9).Select(kv => (columns[kv.Key].Name, kv.Value.SolutionValue(), columns[kv.Key].Price))
                 .OrderByDescending(s => s.Item2 * s.Item3)],
             Configuration = lp,
         };
@@ -213,7 +236,6 @@ public static class CostLowerBound
         }
 
         // The configuration LP over the same groups and undominated instance types, in the same resources.
-        var groupList = groups.Values.ToList();
         var items = groupList.Select(g => new PatternItem([.. names.Select(r => g.Requests.Get(r))], g.Count, g.Anti)).ToList();
         var bins = kept.Select(c => new PatternBin(columns[c].Price, [.. names.Select(r => columns[c].Avail.Get(r))],
             [.. Enumerable.Range(0, groupList.Count).Where(g => groupList[g].Columns.BinarySearch(c) >= 0)])).ToList();
@@ -237,10 +259,18 @@ public static class CostLowerBound
         public int Count { get; set; }
     }
 
-    private sealed record Column(SchedulingNodePool Pool, InstanceType Type, Requirements Reqs, double Price, Resources Avail);
+    /// <summary>A (NodePool, instance type) column, or a (NodePool, instance type, zone) one when zones matter.</summary>
+    private sealed record Column(SchedulingNodePool Pool, InstanceType Type, string? Zone, Requirements Reqs, double Price, Resources Avail)
+    {
+        public string Name => Zone is null ? Type.Name : $"{Type.Name}/{Zone}";
+    }
 
-    /// <summary>Candidate (NodePool, instance type) columns with their price and room after DaemonSet overhead.</summary>
-    private static List<Column> Columns(IReadOnlyList<SchedulingNodePool> nodePools, IReadOnlyList<V1Pod>? daemonSetPods, HashSet<string> wellKnown)
+    /// <summary>
+    /// Candidate (NodePool, instance type) columns with their cheapest allowed offering's price and their room after
+    /// DaemonSet overhead; with <paramref name="perZone"/>, one column per zone of the type's allowed offerings, the zone
+    /// added to its requirements and priced at that zone's cheapest offering.
+    /// </summary>
+    private static List<Column> Columns(IReadOnlyList<SchedulingNodePool> nodePools, IReadOnlyList<V1Pod>? daemonSetPods, HashSet<string> wellKnown, bool perZone)
     {
         var columns = new List<Column>();
         foreach (var pool in nodePools)
@@ -248,38 +278,158 @@ public static class CostLowerBound
             var poolReqs = pool.Requirements.Clone().Add(Requirement.In(Entities.WellKnown.Labels.NodePool, pool.Name));
             foreach (var type in pool.InstanceTypes)
             {
-                if (type.Requirements.Intersects(poolReqs) is not null || type.CheapestOffering(poolReqs) is not { } offering)
+                if (type.Requirements.Intersects(poolReqs) is not null)
                 {
                     continue;
                 }
 
-                var reqs = poolReqs.Intersect(type.Requirements);
-                var daemon = default(Resources);
-                foreach (var d in daemonSetPods ?? [])
+                IEnumerable<string?> zones = perZone
+                    ? [.. type.AvailableOfferings(poolReqs).Select(o => o.Zone).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)]
+                    : [null];
+                foreach (var zone in zones)
                 {
-                    var dc = Hard(d);
-                    if (Tolerations.FirstUntolerated(pool.Taints.Where(t => t.Effect != Entities.WellKnown.Taints.EffectPreferNoSchedule), d.Spec?.Tolerations) is null &&
-                        dc.Any(alt => reqs.Compatible(alt, wellKnown) is null))
+                    var zoneReqs = zone is null ? poolReqs : poolReqs.Clone().Add(Requirement.In(Entities.WellKnown.Labels.TopologyZone, zone));
+                    if ((zone is not null && type.Requirements.Intersects(zoneReqs) is not null) || type.CheapestOffering(zoneReqs) is not { } offering)
                     {
-                        daemon += PodResources.Requests(d);
+                        continue;
                     }
-                }
 
-                columns.Add(new Column(pool, type, reqs, (double)offering.Price, type.Allocatable - daemon));
+                    var reqs = zoneReqs.Intersect(type.Requirements);
+                    columns.Add(new Column(pool, type, zone, reqs, (double)offering.Price, type.Allocatable - DaemonOverhead(pool, reqs, daemonSetPods, wellKnown)));
+                }
             }
         }
 
         return columns;
     }
 
+    /// <summary>What the DaemonSet pods that would run on a node of <paramref name="pool"/> with <paramref name="reqs"/> request.</summary>
+    private static Resources DaemonOverhead(SchedulingNodePool pool, Requirements reqs, IReadOnlyList<V1Pod>? daemonSetPods, HashSet<string> wellKnown)
+    {
+        var daemon = default(Resources);
+        foreach (var d in daemonSetPods ?? [])
+        {
+            if (Tolerations.FirstUntolerated(pool.Taints.Where(t => t.Effect != Entities.WellKnown.Taints.EffectPreferNoSchedule), d.Spec?.Tolerations) is null &&
+                Hard(d).Any(alt => reqs.Compatible(alt, wellKnown) is null))
+            {
+                daemon += PodResources.Requests(d);
+            }
+        }
+
+        return daemon;
+    }
+
+    /// <summary>A pod's hard topology spread constraint over zones, as the scheduler keys its topology groups.</summary>
+    private sealed record ZoneSpread(string Key, V1TopologySpreadConstraint Constraint, LabelSelector Selector, string Namespace);
+
+    /// <summary>The pod's hard (DoNotSchedule) topology spread constraints over zones.</summary>
+    private static List<ZoneSpread> ZoneSpreads(V1Pod pod)
+    {
+        var found = new List<ZoneSpread>();
+        PodConstraints? owner = null;
+        foreach (var c in pod.Spec?.TopologySpreadConstraints ?? [])
+        {
+            if (!string.Equals(c.WhenUnsatisfiable, "DoNotSchedule", StringComparison.Ordinal) ||
+                !string.Equals(Requirements.NormalizeKey(c.TopologyKey ?? string.Empty), Entities.WellKnown.Labels.TopologyZone, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            owner ??= new PodConstraints(pod, PreferencePolicy.Respect, new Requirements());
+            found.Add(new ZoneSpread($"{owner.Namespace}|{PodConstraints.SpreadKey(c, owner)}", c,
+                LabelSelector.From(c.LabelSelector, PodConstraints.MatchLabelKeyValues(c, owner)), owner.Namespace));
+        }
+
+        return found;
+    }
+
+    /// <summary>
+    /// Strengthens the groups with what hard zone spread implies. A placement that keeps a spread group (n owner pods,
+    /// maxSkew s, Z zones the owners can reach) within its skew puts at least m = ⌈(n − (Z−1)·s)/Z⌉ owners in every one of
+    /// the Z zones: every zone holds at least the minimum and the others at most the minimum plus s. Naming m of them in
+    /// each zone the forced ones, the group becomes Z groups of m pods allowed only in their zone's columns and a free
+    /// group of n − Z·m pods allowed wherever they were: an exact relaxation, so the bound stays valid.
+    /// <para>
+    /// Applied only where that reasoning matches the scheduler's, otherwise the pods are left as they were (no
+    /// strengthening, still valid): every owner is in one group (same requests, allowed columns and anti-affinity), with
+    /// the same node selector, required node affinity (at most one term), tolerations and no preferred node affinity or
+    /// volume claims (so the scheduler keeps them in one topology group and counts the skew over every zone they can
+    /// reach); the selector matches every owner and every pod of their namespace it matches is an owner (no other pod
+    /// fills the zones' counts); the constraint has no <c>minDomains</c>, its <c>nodeAffinityPolicy</c> is not
+    /// <c>Ignore</c>, and no owner has a second zone spread constraint.
+    /// </para>
+    /// </summary>
+    private static List<Group> SplitZoneSpreadGroups(List<Group> groups, Dictionary<string, List<(V1Pod Pod, ZoneSpread Spread, Group? Group)>> owners,
+        IReadOnlyList<V1Pod> pods, List<Column> columns)
+    {
+        foreach (var (_, list) in owners)
+        {
+            var (_, spread, group) = list[0];
+            var c = spread.Constraint;
+            var firstKey = NodeConstraintKey(list[0].Pod);
+            if (group is null || c.MinDomains is not null || string.Equals(c.NodeAffinityPolicy, "Ignore", StringComparison.Ordinal) || c.MaxSkew < 1 ||
+                group.Count != list.Count || list.Any(o => !ReferenceEquals(o.Group, group) || !spread.Selector.Matches(o.Pod.Metadata?.Labels) ||
+                    !string.Equals(NodeConstraintKey(o.Pod), firstKey, StringComparison.Ordinal) || !SpreadSound(o.Pod)))
+            {
+                continue;
+            }
+
+            var members = list.Select(o => o.Pod).ToHashSet();
+            if (pods.Any(p => !members.Contains(p) && string.Equals(p.Metadata?.NamespaceProperty ?? "default", spread.Namespace, StringComparison.Ordinal) &&
+                spread.Selector.Matches(p.Metadata?.Labels)))
+            {
+                continue;
+            }
+
+            var zones = group.Columns.Where(col => columns[col].Zone is not null && group.Requests.FitsIn(columns[col].Avail))
+                .Select(col => columns[col].Zone!).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+            var n = group.Count;
+            var excess = n - ((zones.Count - 1) * c.MaxSkew);
+            if (zones.Count == 0 || excess <= 0)
+            {
+                continue;
+            }
+
+            var m = (excess + zones.Count - 1) / zones.Count;
+            groups.Remove(group);
+            foreach (var zone in zones)
+            {
+                groups.Add(new Group([.. group.Columns.Where(col => string.Equals(columns[col].Zone, zone, StringComparison.Ordinal))], group.Requests, group.Anti) { Count = m });
+            }
+
+            if (n - (zones.Count * m) > 0)
+            {
+                groups.Add(new Group(group.Columns, group.Requests, group.Anti) { Count = n - (zones.Count * m) });
+            }
+        }
+
+        return groups;
+    }
+
+    /// <summary>No preferred node affinity, at most one required term and no volume claims: the scheduler's zones for the pod are its allowed columns'.</summary>
+    private static bool SpreadSound(V1Pod pod)
+    {
+        var nodeAffinity = pod.Spec?.Affinity?.NodeAffinity;
+        return (nodeAffinity?.PreferredDuringSchedulingIgnoredDuringExecution?.Count ?? 0) == 0 &&
+               (nodeAffinity?.RequiredDuringSchedulingIgnoredDuringExecution?.NodeSelectorTerms?.Count ?? 0) <= 1 &&
+               !(pod.Spec?.Volumes ?? []).Any(v => v.PersistentVolumeClaim is not null || v.Ephemeral is not null);
+    }
+
+    /// <summary>The pod's node selector, required node affinity and tolerations, as a key.</summary>
+    private static string NodeConstraintKey(V1Pod pod)
+    {
+        var spec = pod.Spec;
+        return string.Join(";",
+            string.Join(",", (spec?.NodeSelector ?? new Dictionary<string, string>()).OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}")),
+            spec?.Affinity?.NodeAffinity?.RequiredDuringSchedulingIgnoredDuringExecution is { } required ? k8s.KubernetesJson.Serialize(required) : "-",
+            spec?.Tolerations is { } tolerations ? k8s.KubernetesJson.Serialize(tolerations) : "-");
+    }
+
     /// <summary>The columns a pod's hard constraints (requirements, taints) allow, shared by pods with the same constraints.</summary>
     private static List<int> Allowed(V1Pod pod, List<Column> columns, HashSet<string> wellKnown, Dictionary<string, List<int>> cache)
     {
         var spec = pod.Spec;
-        var key = string.Join(";",
-            string.Join(",", (spec?.NodeSelector ?? new Dictionary<string, string>()).OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}")),
-            spec?.Affinity?.NodeAffinity?.RequiredDuringSchedulingIgnoredDuringExecution is { } required ? k8s.KubernetesJson.Serialize(required) : "-",
-            spec?.Tolerations is { } tolerations ? k8s.KubernetesJson.Serialize(tolerations) : "-");
+        var key = NodeConstraintKey(pod);
         if (cache.TryGetValue(key, out var allowed))
         {
             return allowed;
