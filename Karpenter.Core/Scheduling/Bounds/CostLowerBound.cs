@@ -49,8 +49,10 @@ public sealed record LowerBound(double Lp, double PerResource, int Compatibility
 /// (NodePool, instance type, zone), each priced at that zone's cheapest allowed offering with the zone in its
 /// requirements (so pods with zonal node affinity get exactly their zones), and each sound spread group is split
 /// into per-zone forced groups and a free one (see <see cref="SplitZoneSpreadGroups"/>). Both the covering LP and the
-/// configuration LP consume those groups. Without such a constraint the columns stay per (NodePool, instance type):
-/// the same optimum, fewer columns.
+/// configuration LP consume those groups. The covering LP also counts whole nodes for each forced group: a zone that
+/// must hold m of its pods, at most K on a node, has at least ⌈m/K⌉ nodes that can take one (where the fractional LP
+/// would buy 2.5 nodes for 5 pods, two to a node). Without such a constraint the columns stay per (NodePool, instance
+/// type): the same optimum, fewer columns.
 /// </para>
 /// </summary>
 public static class CostLowerBound
@@ -214,6 +216,21 @@ public static class CostLowerBound
                 }
             }
 
+            if (group.Forced)
+            {
+                // Whole nodes: the zone needs at least ⌈m / K⌉ nodes that can take one of these pods, K the most one takes.
+                var fits = group.Columns.Where(c => x.ContainsKey(c) && group.Requests.FitsIn(columns[c].Avail)).ToList();
+                var most = fits.Select(c => group.Anti >= 0 ? 1 : names.Where(r => group.Requests.Get(r) > 0).Min(r => columns[c].Avail.Get(r) / group.Requests.Get(r))).DefaultIfEmpty(0).Max();
+                if (most > 0)
+                {
+                    var nodes = solver.MakeConstraint((group.Count + most - 1) / most, double.PositiveInfinity, $"nodes{k}");
+                    foreach (var c in fits)
+                    {
+                        nodes.SetCoefficient(x[c], 1);
+                    }
+                }
+            }
+
             k++;
         }
 
@@ -257,6 +274,9 @@ public static class CostLowerBound
         public int Anti { get; } = anti;
 
         public int Count { get; set; }
+
+        /// <summary>A spread group's pods forced into one zone (see <see cref="SplitZoneSpreadGroups"/>).</summary>
+        public bool Forced { get; init; }
     }
 
     /// <summary>A (NodePool, instance type) column, or a (NodePool, instance type, zone) one when zones matter.</summary>
@@ -394,7 +414,7 @@ public static class CostLowerBound
             groups.Remove(group);
             foreach (var zone in zones)
             {
-                groups.Add(new Group([.. group.Columns.Where(col => string.Equals(columns[col].Zone, zone, StringComparison.Ordinal))], group.Requests, group.Anti) { Count = m });
+                groups.Add(new Group([.. group.Columns.Where(col => string.Equals(columns[col].Zone, zone, StringComparison.Ordinal))], group.Requests, group.Anti) { Count = m, Forced = true });
             }
 
             if (n - (zones.Count * m) > 0)

@@ -70,6 +70,27 @@ public sealed class ZoneSpreadBoundTests
     }
 
     [Fact]
+    public void A_zone_that_must_hold_three_pods_two_to_a_node_pays_for_two_nodes()
+    {
+        // Nine pods over three zones with maxSkew 1: three in every zone. A "two" node ($1) holds two, a "one" node
+        // ($0.6) one. Fractional nodes would put each zone's three on 1.5 "two" nodes ($1.5); whole nodes cost at least
+        // two per zone: one of each ($1.6). Ignoring the spread, four "two" and one "one" hold the nine ($4.6; the
+        // covering LP: $4.5).
+        var types = new[] { Type("two", 2000, 4000, [1m, 1m, 1m]), Type("one", 1000, 2000, [0.6m, 0.6m, 0.6m]) };
+        var pods = Enumerable.Range(0, 9).Select(_ => Spread("1", "1Gi", "web")).ToList();
+        var pool = Pool(types: types);
+
+        var bound = CostLowerBound.Compute(pods, [pool]);
+        var old = CostLowerBound.Compute(WithoutSpread(pods), [pool]);
+
+        ExpectBound(4.8, BruteForce(types, [(1000, 1024, 9, 1)], Zones.Count), "brute force");
+        ExpectBound(4.8, bound.Lp, "covering LP");
+        ExpectBound(4.8, bound.Configuration, "configuration bound");
+        ExpectBound(4.5, old.Lp, "the bound ignoring spread");
+        ExpectBound(4.6, BruteForce(types, [(1000, 1024, 9, 9)], Zones.Count), "brute force ignoring spread");
+    }
+
+    [Fact]
     public void A_skew_larger_than_the_surplus_forces_nothing_beyond_the_per_zone_minimum()
     {
         // Four pods, maxSkew 2, three zones: a valid placement may leave a zone empty (2, 2, 0: $1 + $2), so
@@ -83,10 +104,10 @@ public sealed class ZoneSpreadBoundTests
         ExpectBound(2.0, CostLowerBound.Compute(loose, [pool]).Lp, "maxSkew 2");
         ExpectBound(3.0, BruteForce(types, [(1000, 1024, 4, 2)], Zones.Count), "brute force, maxSkew 2");
 
-        // Tight: 1 pod in zones 2 and 3 (half a node at $2 each in the covering LP, a whole node in the configuration
-        // LP), the other two anywhere (zone 1, one node at $1).
+        // Tight: 1 pod in zones 2 and 3 (a whole node at $2 each: fractional nodes would buy half of one), the other
+        // two anywhere (zone 1, one node at $1).
         var bound = CostLowerBound.Compute(tight, [pool]);
-        ExpectBound(3.0, bound.Lp, "covering LP, maxSkew 1");
+        ExpectBound(5.0, bound.Lp, "covering LP, maxSkew 1");
         ExpectBound(5.0, bound.Configuration, "configuration LP, maxSkew 1");
         ExpectBound(5.0, BruteForce(types, [(1000, 1024, 4, 1)], Zones.Count), "brute force, maxSkew 1");
     }
@@ -158,8 +179,8 @@ public sealed class ZoneSpreadBoundTests
     /// <summary>
     /// Random tiny instances: two or three zones, two to four instance types priced per zone (the same in every zone
     /// for odd seeds), a spread group and up to two kinds of free pods. Both bounds are at most the cheapest placement
-    /// that keeps the skew (enumerated) and the scheduler's plan; with zone-independent prices the covering LP equals
-    /// the bound that ignores spread (a fractional node costs the same in every zone).
+    /// that keeps the skew (enumerated) and the scheduler's plan, and at least the bound that ignores spread, which
+    /// they equal with zone-independent prices when the skew forces no pod into a zone.
     /// </summary>
     [Theory]
     [MemberData(nameof(Seeds))]
@@ -194,9 +215,11 @@ public sealed class ZoneSpreadBoundTests
         Assert.True(bound.Lp <= optimum + 1e-6, $"covering LP {bound.Lp} > optimum {optimum}");
         Assert.True(bound.Configuration <= optimum + 1e-6, $"configuration {bound.Configuration} > optimum {optimum}");
         Assert.True(bound.Lp >= old.Lp - 1e-6, $"covering LP {bound.Lp} < the bound ignoring spread {old.Lp}");
-        if (uniform)
+        var spread = kinds[0];
+        if (uniform && spread.Count <= (zones - 1) * spread.Skew)
         {
-            ExpectBound(old.Lp, bound.Lp, "zone-independent prices");
+            // Nothing forced into a zone, and a fractional node costs the same in every zone.
+            ExpectBound(old.Lp, bound.Lp, "zone-independent prices, nothing forced");
         }
 
         var plan = Solve(pods, pool);
