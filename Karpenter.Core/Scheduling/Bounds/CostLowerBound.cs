@@ -49,10 +49,11 @@ public sealed record LowerBound(double Lp, double PerResource, int Compatibility
 /// (NodePool, instance type, zone), each priced at that zone's cheapest allowed offering with the zone in its
 /// requirements (so pods with zonal node affinity get exactly their zones), and each sound spread group is split
 /// into per-zone forced groups and a free one (see <see cref="SplitZoneSpreadGroups"/>). Both the covering LP and the
-/// configuration LP consume those groups. The covering LP also counts whole nodes for each forced group: a zone that
-/// must hold m of its pods, at most K on a node, has at least ⌈m/K⌉ nodes that can take one (where the fractional LP
-/// would buy 2.5 nodes for 5 pods, two to a node). Without such a constraint the columns stay per (NodePool, instance
-/// type): the same optimum, fewer columns.
+/// configuration LP consume those groups. The covering LP also prices whole nodes for each forced group: the nodes
+/// of a zone that can take its pods cost at least the cheapest whole nodes holding its m pods (<see cref="ZoneSpend"/>;
+/// the fractional LP would buy 2.5 nodes for 5 pods two to a node). Every placement the relaxation admits satisfies
+/// that, including one whose dominated types are swapped for their dominators, so the bound stays valid. Without
+/// such a constraint the columns stay per (NodePool, instance type): the same optimum, fewer columns.
 /// </para>
 /// </summary>
 public static class CostLowerBound
@@ -216,18 +217,13 @@ public static class CostLowerBound
                 }
             }
 
-            if (group.Forced)
+            if (group.Forced && ZoneSpend(group, fits: [.. group.Columns.Where(c => x.ContainsKey(c) && group.Requests.FitsIn(columns[c].Avail))], columns, names) is { } spend)
             {
-                // Whole nodes: the zone needs at least ⌈m / K⌉ nodes that can take one of these pods, K the most one takes.
-                var fits = group.Columns.Where(c => x.ContainsKey(c) && group.Requests.FitsIn(columns[c].Avail)).ToList();
-                var most = fits.Select(c => group.Anti >= 0 ? 1 : names.Where(r => group.Requests.Get(r) > 0).Min(r => columns[c].Avail.Get(r) / group.Requests.Get(r))).DefaultIfEmpty(0).Max();
-                if (most > 0)
+                // Whole nodes: the zone's nodes that can take these pods cost at least the cheapest whole nodes holding m of them.
+                var row = solver.MakeConstraint(spend.Minimum, double.PositiveInfinity, $"spend{k}");
+                foreach (var c in spend.Columns)
                 {
-                    var nodes = solver.MakeConstraint((group.Count + most - 1) / most, double.PositiveInfinity, $"nodes{k}");
-                    foreach (var c in fits)
-                    {
-                        nodes.SetCoefficient(x[c], 1);
-                    }
+                    row.SetCoefficient(x[c], columns[c].Price);
                 }
             }
 
@@ -424,6 +420,33 @@ public static class CostLowerBound
         }
 
         return groups;
+    }
+
+    /// <summary>
+    /// The least a zone can spend on the nodes holding a forced group's m pods: a knapsack cover over whole nodes, each
+    /// column t taking at most K_t of the pods (what fits in its room, one under hostname anti-affinity), solved by a
+    /// dynamic program over how many are held. Null when it cannot say more than the LP (no column, too many pods).
+    /// </summary>
+    private static (double Minimum, List<int> Columns)? ZoneSpend(Group group, List<int> fits, List<Column> columns, List<string> names)
+    {
+        var m = group.Count;
+        if (fits.Count == 0 || m <= 0 || (long)m * fits.Count > 50_000_000)
+        {
+            return null;
+        }
+
+        var most = fits.Select(c => (int)Math.Min(group.Anti >= 0 ? 1 : names.Where(r => group.Requests.Get(r) > 0).Min(r => columns[c].Avail.Get(r) / group.Requests.Get(r)), m)).ToArray();
+        var best = new double[m + 1];
+        for (var j = 1; j <= m; j++)
+        {
+            best[j] = double.PositiveInfinity;
+            for (var t = 0; t < fits.Count; t++)
+            {
+                best[j] = Math.Min(best[j], columns[fits[t]].Price + best[Math.Max(0, j - most[t])]);
+            }
+        }
+
+        return double.IsFinite(best[m]) ? (best[m] * (1 - 1e-9), fits) : null;
     }
 
     /// <summary>No preferred node affinity, at most one required term and no volume claims: the scheduler's zones for the pod are its allowed columns'.</summary>

@@ -70,7 +70,7 @@ public sealed class ZoneSpreadBoundTests
     }
 
     [Fact]
-    public void A_zone_that_must_hold_three_pods_two_to_a_node_pays_for_two_nodes()
+    public void A_zone_that_must_hold_three_pods_two_to_a_node_pays_for_whole_nodes()
     {
         // Nine pods over three zones with maxSkew 1: three in every zone. A "two" node ($1) holds two, a "one" node
         // ($0.6) one. Fractional nodes would put each zone's three on 1.5 "two" nodes ($1.5); whole nodes cost at least
