@@ -10,7 +10,7 @@ public sealed record LowerBound(double Lp, double PerResource, int Compatibility
 {
     /// <summary>
     /// The LP's fractional node counts per instance type (largest spend first), to compare with a plan's; the name is
-    /// <c>type/zone</c> when some pod spreads over zones (the columns are then per zone).
+    /// <c>type/zone</c> when the columns are per zone (see <see cref="CostLowerBound"/>).
     /// </summary>
     public IReadOnlyList<(string InstanceType, double Nodes, double Price)> Solution { get; init; } = [];
 
@@ -45,15 +45,16 @@ public sealed record LowerBound(double Lp, double PerResource, int Compatibility
 /// Types dominated by a cheaper-or-equal type with at least as much room and the same compatibility are left out:
 /// that never changes the optimum.
 /// <para>
-/// Topology spread over zones: when some pod has a hard (DoNotSchedule) zone spread constraint, the columns are
-/// (NodePool, instance type, zone), each priced at that zone's cheapest allowed offering with the zone in its
-/// requirements (so pods with zonal node affinity get exactly their zones), and each sound spread group is split
-/// into per-zone forced groups and a free one (see <see cref="SplitZoneSpreadGroups"/>). Both the covering LP and the
-/// configuration LP consume those groups. The covering LP also prices whole nodes for each forced group: the nodes
-/// of a zone that can take its pods cost at least the cheapest whole nodes holding its m pods (<see cref="ZoneSpend"/>;
-/// the fractional LP would buy 2.5 nodes for 5 pods two to a node). Every placement the relaxation admits satisfies
-/// that, including one whose dominated types are swapped for their dominators, so the bound stays valid. Without
-/// such a constraint the columns stay per (NodePool, instance type): the same optimum, fewer columns.
+/// Topology spread over zones: when some pod has a hard (DoNotSchedule) zone spread constraint the bound can use (see
+/// <see cref="SoundZoneSpreads"/>), the columns are (NodePool, instance type, zone), each priced at that zone's
+/// cheapest allowed offering with the zone in its requirements (so pods with zonal node affinity get exactly their
+/// zones), and each such spread group is split into per-zone forced groups and a free one (see
+/// <see cref="SplitZoneSpreadGroups"/>). Both the covering LP and the configuration LP consume those groups. The
+/// covering LP also prices whole nodes for each forced group: the nodes of a zone that can take its pods cost at least
+/// the cheapest whole nodes holding its m pods (<see cref="ZoneSpend"/>; the fractional LP would buy 2.5 nodes for 5
+/// pods two to a node). Every valid placement satisfies that, also once its dominated types are swapped for their
+/// dominators, so the bound stays valid. Otherwise the columns stay per (NodePool, instance type): the same optimum,
+/// fewer columns.
 /// </para>
 /// </summary>
 public static class CostLowerBound
@@ -75,12 +76,13 @@ public static class CostLowerBound
         }
 
         var spreads = pods.Select(ZoneSpreads).ToList();
-        var columns = Columns(nodePools, daemonSetPods, wellKnown, perZone: spreads.Any(s => s.Count > 0));
+        var sound = SoundZoneSpreads(pods, spreads);
+        var columns = Columns(nodePools, daemonSetPods, wellKnown, perZone: sound.Count > 0);
 
         // Groups: pods allowed on exactly the same columns, with the same requests, anti-affinity group and zone
         // spread constraint.
         var groups = new Dictionary<string, Group>(StringComparer.Ordinal);
-        var owners = new Dictionary<string, List<(V1Pod Pod, ZoneSpread Spread, Group? Group)>>(StringComparer.Ordinal);
+        var owners = new Dictionary<string, HashSet<Group>>(StringComparer.Ordinal);
         var antiGroups = new Dictionary<string, int>(StringComparer.Ordinal);
         var classes = new Dictionary<string, int>(StringComparer.Ordinal);
         var demandNames = new HashSet<string>(CoreResources, StringComparer.Ordinal);
@@ -121,7 +123,7 @@ public static class CostLowerBound
                 }
             }
 
-            var spread = spreads[p].Count == 1 ? spreads[p][0].Key : string.Empty;
+            var spread = spreads[p] is [{ } only] && sound.ContainsKey(only.Key) ? only.Key : string.Empty;
             var key = $"{classId}|{anti}|{requests}|{spread}";
             if (!groups.TryGetValue(key, out var group))
             {
@@ -129,13 +131,13 @@ public static class CostLowerBound
             }
 
             group.Count++;
-            foreach (var constraint in spreads[p])
+            if (spread.Length > 0)
             {
-                (owners.TryGetValue(constraint.Key, out var list) ? list : owners[constraint.Key] = []).Add((pod, constraint, spreads[p].Count == 1 ? group : null));
+                (owners.TryGetValue(spread, out var set) ? set : owners[spread] = []).Add(group);
             }
         }
 
-        var groupList = SplitZoneSpreadGroups([.. groups.Values], owners, pods, columns);
+        var groupList = SplitZoneSpreadGroups([.. groups.Values], sound, owners, columns);
 
         var perResource = 0.0;
         foreach (var r in demandNames)
@@ -360,43 +362,61 @@ public static class CostLowerBound
     }
 
     /// <summary>
+    /// The zone spread constraints the bound may strengthen, by key: where its reasoning (see
+    /// <see cref="SplitZoneSpreadGroups"/>) matches the scheduler's. Every owner has this one zone spread constraint and
+    /// the same node selector, required node affinity (at most one term) and tolerations, and no preferred node affinity
+    /// or volume claims (so the scheduler keeps them in one topology group and counts the skew over every zone they can
+    /// reach); the selector matches every owner and every pod of their namespace it matches is an owner (no other pod
+    /// fills the zones' counts); the constraint has no <c>minDomains</c> and its <c>nodeAffinityPolicy</c> is not
+    /// <c>Ignore</c>. Owners must also share one group (requests, allowed columns, anti-affinity), which is checked once
+    /// grouped.
+    /// </summary>
+    private static Dictionary<string, ZoneSpread> SoundZoneSpreads(IReadOnlyList<V1Pod> pods, List<List<ZoneSpread>> spreads)
+    {
+        var sound = new Dictionary<string, ZoneSpread>(StringComparer.Ordinal);
+        foreach (var owners in Enumerable.Range(0, pods.Count).SelectMany(p => spreads[p].Select(s => (Pod: p, Spread: s))).GroupBy(o => o.Spread.Key, StringComparer.Ordinal))
+        {
+            var spread = owners.First().Spread;
+            var c = spread.Constraint;
+            var firstKey = NodeConstraintKey(pods[owners.First().Pod]);
+            if (c.MinDomains is not null || string.Equals(c.NodeAffinityPolicy, "Ignore", StringComparison.Ordinal) || c.MaxSkew < 1 ||
+                owners.Any(o => spreads[o.Pod].Count != 1 || !spread.Selector.Matches(pods[o.Pod].Metadata?.Labels) ||
+                    !string.Equals(NodeConstraintKey(pods[o.Pod]), firstKey, StringComparison.Ordinal) || !SpreadSound(pods[o.Pod])))
+            {
+                continue;
+            }
+
+            var members = owners.Select(o => o.Pod).ToHashSet();
+            if (!Enumerable.Range(0, pods.Count).Any(p => !members.Contains(p) && spread.Selector.Matches(pods[p].Metadata?.Labels) &&
+                string.Equals(pods[p].Metadata?.NamespaceProperty ?? "default", spread.Namespace, StringComparison.Ordinal)))
+            {
+                sound[owners.Key] = spread;
+            }
+        }
+
+        return sound;
+    }
+
+    /// <summary>
     /// Strengthens the groups with what hard zone spread implies. A placement that keeps a spread group (n owner pods,
     /// maxSkew s, Z zones the owners can reach) within its skew puts at least m = ⌈(n − (Z−1)·s)/Z⌉ owners in every one of
     /// the Z zones: every zone holds at least the minimum and the others at most the minimum plus s. Naming m of them in
     /// each zone the forced ones, the group becomes Z groups of m pods allowed only in their zone's columns and a free
-    /// group of n − Z·m pods allowed wherever they were: an exact relaxation, so the bound stays valid.
-    /// <para>
-    /// Applied only where that reasoning matches the scheduler's, otherwise the pods are left as they were (no
-    /// strengthening, still valid): every owner is in one group (same requests, allowed columns and anti-affinity), with
-    /// the same node selector, required node affinity (at most one term), tolerations and no preferred node affinity or
-    /// volume claims (so the scheduler keeps them in one topology group and counts the skew over every zone they can
-    /// reach); the selector matches every owner and every pod of their namespace it matches is an owner (no other pod
-    /// fills the zones' counts); the constraint has no <c>minDomains</c>, its <c>nodeAffinityPolicy</c> is not
-    /// <c>Ignore</c>, and no owner has a second zone spread constraint.
-    /// </para>
+    /// group of n − Z·m pods allowed wherever they were: an exact relaxation, so the bound stays valid. Applied only to
+    /// the <paramref name="sound"/> constraints (see <see cref="SoundZoneSpreads"/>) whose owners all fell in one group;
+    /// other pods are left as they were (no strengthening, still valid).
     /// </summary>
-    private static List<Group> SplitZoneSpreadGroups(List<Group> groups, Dictionary<string, List<(V1Pod Pod, ZoneSpread Spread, Group? Group)>> owners,
-        IReadOnlyList<V1Pod> pods, List<Column> columns)
+    private static List<Group> SplitZoneSpreadGroups(List<Group> groups, Dictionary<string, ZoneSpread> sound, Dictionary<string, HashSet<Group>> owners, List<Column> columns)
     {
-        foreach (var (_, list) in owners)
+        foreach (var (key, spread) in sound)
         {
-            var (_, spread, group) = list[0];
+            if (!owners.TryGetValue(key, out var set) || set.Count != 1)
+            {
+                continue;
+            }
+
+            var group = set.First();
             var c = spread.Constraint;
-            var firstKey = NodeConstraintKey(list[0].Pod);
-            if (group is null || c.MinDomains is not null || string.Equals(c.NodeAffinityPolicy, "Ignore", StringComparison.Ordinal) || c.MaxSkew < 1 ||
-                group.Count != list.Count || list.Any(o => !ReferenceEquals(o.Group, group) || !spread.Selector.Matches(o.Pod.Metadata?.Labels) ||
-                    !string.Equals(NodeConstraintKey(o.Pod), firstKey, StringComparison.Ordinal) || !SpreadSound(o.Pod)))
-            {
-                continue;
-            }
-
-            var members = list.Select(o => o.Pod).ToHashSet();
-            if (pods.Any(p => !members.Contains(p) && string.Equals(p.Metadata?.NamespaceProperty ?? "default", spread.Namespace, StringComparison.Ordinal) &&
-                spread.Selector.Matches(p.Metadata?.Labels)))
-            {
-                continue;
-            }
-
             var zones = group.Columns.Where(col => columns[col].Zone is not null && group.Requests.FitsIn(columns[col].Avail))
                 .Select(col => columns[col].Zone!).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
             var n = group.Count;
