@@ -316,7 +316,7 @@ public sealed class Consolidator(Scheduler scheduler, TimeProvider time, Disrupt
         }
         else
         {
-            return new ConsolidationOutcome(null, $"would need {result.NewNodeClaims.Count} new nodes");
+            return new ConsolidationOutcome(null, $"Can't remove without creating {result.NewNodeClaims.Count} candidates");
         }
 
         return Balanced(snapshot, command) is { } rejected ? new ConsolidationOutcome(null, rejected) : new ConsolidationOutcome(command, null);
@@ -420,7 +420,7 @@ public sealed class Consolidator(Scheduler scheduler, TimeProvider time, Disrupt
 
         if (priced.Count == 0)
         {
-            return (null, "can't replace with a cheaper node");
+            return (null, "Can't replace with a cheaper node");
         }
 
         var (needed, unmet) = MinValuesPrefix(planned.Requirements, priced.Select(p => p.Type));

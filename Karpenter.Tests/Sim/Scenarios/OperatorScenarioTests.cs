@@ -75,8 +75,8 @@ public sealed class OperatorScenarioTests(ITestOutputHelper output)
             timeline:
               - { at: 3m, scale: { workload: worker, replicas: 24 } }
             cloud:
-              - { at: 2m, until: 8m, insufficientCapacity: { instanceType: m5.large, capacityType: spot } }
-              - { at: 2m, until: 8m, insufficientCapacity: { instanceType: c5.large, capacityType: spot } }
+              - { at: 2m, until: 8m, insufficientCapacity: { instanceType: c6g.8xlarge, capacityType: spot } }
+              - { at: 2m, until: 8m, insufficientCapacity: { instanceType: c7g.4xlarge, capacityType: spot } }
               - { at: 12m, spotInterruption: { count: 1 } }
             """, "spot-ice-short.yaml", ExamplesDirectory());
         var run = await RunAsync(scenario, speed: 120);
@@ -86,12 +86,14 @@ public sealed class OperatorScenarioTests(ITestOutputHelper output)
         ExpectWithinLimits(run, "spot", cpu: 64);
         Assert.All(run.Report.InstanceTypes, t => Assert.Equal("spot", t.CapacityType));
 
-        // As a cost-minded spot user runs it (the SpotToSpotConsolidation gate on, and a budget that lets consolidation
-        // take several nodes at once), multi-node consolidation merges the nodes grown in two batches into one
-        // c6g.8xlarge spot, the fresh plan and the bound itself: cost ÷ bound at the settled peak and at the end measured
-        // 1.00, 1.00, 1.00 (cost ÷ plan 1.00; time-averaged over the settled samples 1.00 to 1.17, before the merge), at
-        // effective speeds 44x to 50x. Upstream's defaults measured 1.20 to 1.33 (two c7g.4xlarge spot that no
-        // consolidation may merge). The margin is for a loaded machine.
+        // The window takes out the two types Karpenter picks here when nothing is short (c6g.8xlarge, the bound's own, and
+        // c7g.4xlarge), so the scale-up lands on others. As a cost-minded spot user runs it (the SpotToSpotConsolidation
+        // gate on, and a budget that lets consolidation take several nodes at once), multi-node consolidation then merges
+        // the nodes grown batch by batch into one c6g.8xlarge spot, the fresh plan and the bound itself: cost ÷ bound at
+        // the settled peak and at the end measured 1.00, 1.00, 1.00 (cost ÷ plan 1.00; time-averaged over the settled
+        // samples, the window and the merges included, 1.19 to 1.48), at effective speeds 31x to 53x. Upstream's defaults
+        // (the gate off, nodes: 10%) measured 1.20 to 1.33, with a window on types it never picked: two c7g.4xlarge spot
+        // that no consolidation may merge. The margin is for a loaded machine.
         ExpectNearTheBoundOnceSettled(run.Report, within: 1.10, planWithin: 1.10);
     }
 
