@@ -10,6 +10,12 @@ namespace Karpenter.Sim.Clock;
 /// would not see. Use as <c>using var _ = holds.Hold();</c>: reference-counted, thread-safe, released once however
 /// often it is disposed. Never taken by the operator: its work takes the (accelerated) time it takes.
 /// </summary>
+/// <remarks>
+/// Real speed rather than a pause: in a cluster a burst of writes takes real time (milliseconds per request), which
+/// is about what the emulated API server takes, so 1× gives it the simulated time it would have; a pause would make it
+/// take none, would stop every other component (the operator's own work during the burst would cost no simulated
+/// time at all), and would never end if anything in the burst waited on a simulated timer (a client's backoff).
+/// </remarks>
 public interface IClockHold
 {
     /// <summary>Takes a hold until the returned handle is disposed.</summary>
