@@ -128,6 +128,51 @@ public sealed class ZoneSpreadBoundTests
     }
 
     [Fact]
+    public void Owners_held_to_two_zones_by_node_affinity_spread_over_those_two()
+    {
+        // Six pods that may only run in zones 2 and 3 ($2 a node of two pods): with maxSkew 1 the scheduler counts the
+        // skew over those two zones, so three go to each, on two nodes per zone ($8), where four pods in one zone and two
+        // in the other would do with three nodes ($6).
+        var pool = Pool(types: [Type("two", 2000, 4000, [1m, 2m, 2m])]);
+        var pods = Enumerable.Range(0, 6).Select(_ =>
+        {
+            var pod = Spread("1", "1Gi", "web");
+            pod.Spec.Affinity = new V1Affinity
+            {
+                NodeAffinity = new V1NodeAffinity
+                {
+                    RequiredDuringSchedulingIgnoredDuringExecution = new V1NodeSelector { NodeSelectorTerms = [new V1NodeSelectorTerm { MatchExpressions = [Expr(Zone, "In", Zones[1], Zones[2])] }] },
+                },
+            };
+            return pod;
+        }).ToList();
+
+        var bound = CostLowerBound.Compute(pods, [pool]);
+        var plan = Solve(pods, pool);
+
+        ExpectBound(8.0, bound.Lp, "covering LP");
+        ExpectAllScheduled(plan);
+        Assert.True(bound.Configuration <= (double)plan.Price + 1e-9, $"bound {bound.Configuration} > plan {plan.Price}");
+        Assert.DoesNotContain(bound.Solution, s => s.InstanceType.EndsWith(Zones[0], StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Owners_with_different_node_selectors_leave_the_bound_as_it_was()
+    {
+        // The scheduler keeps a topology group per node filter (which nodes' pods count): three pods selecting amd64 and
+        // three with no selector own two groups. The bound does not reason about several filters, so it forces nothing.
+        var pool = Pool(types: [Type("two", 2000, 4000, [1m, 2m, 2m])]);
+        var pods = Enumerable.Range(0, 6).Select(i =>
+        {
+            var pod = Spread("1", "1Gi", "web");
+            pod.Spec.NodeSelector = i < 3 ? new Dictionary<string, string> { [Labels.Arch] = "amd64" } : null;
+            return pod;
+        }).ToList();
+
+        ExpectBound(3.0, CostLowerBound.Compute(pods, [pool]).Lp, "covering LP");
+    }
+
+    [Fact]
     public void MinDomains_leaves_the_bound_as_it_was()
     {
         var pool = Pool(types: [Type("two", 2000, 4000, [1m, 2m, 2m])]);
