@@ -620,7 +620,7 @@ public sealed class ClusterState
                 result.Add(new ExistingNode
                 {
                     Name = name,
-                    Requirements = Requirements.FromLabels(labels),
+                    Requirements = starting ? StartingNodeRequirements(claim!, labels) : Requirements.FromLabels(labels),
                     Taints = [.. (node.Spec?.Taints ?? []).Where(t => t.Key != Taints.UnregisteredKey && !(starting && IsStartingTaint(t, claim!)))],
                     Allocatable = starting && !claim!.Allocatable.IsZero && allocatable.IsZero ? claim.Allocatable : allocatable,
                     Requested = requested,
@@ -651,6 +651,27 @@ public sealed class ClusterState
 
             return result;
         }
+    }
+
+    /// <summary>
+    /// What a registered node that is still starting offers, as upstream's <c>StateNode.Labels</c> reads it: its
+    /// NodeClaim's requirements and labels (the launched instance type, zone and capacity type, the template's labels),
+    /// the node's own labels only for keys the NodeClaim leaves open. A node registers before its labels are synced
+    /// from the NodeClaim (and the cloud's zone label comes later still): read from the node alone, it would fit every
+    /// zone, and spread pods placed there would be counted in a domain they will not land in.
+    /// </summary>
+    private static Requirements StartingNodeRequirements(StateNodeClaim claim, Dictionary<string, string> nodeLabels)
+    {
+        var requirements = claim.Requirements.Clone();
+        foreach (var (key, value) in nodeLabels)
+        {
+            if (key == Labels.Hostname || !requirements.Has(key))
+            {
+                requirements.Add(Requirement.In(key, value));
+            }
+        }
+
+        return requirements;
     }
 
     /// <summary>

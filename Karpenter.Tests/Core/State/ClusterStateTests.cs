@@ -134,6 +134,36 @@ public sealed class ClusterStateTests
     }
 
     [Fact]
+    public void A_registered_node_still_starting_is_where_its_NodeClaim_launched_until_initialized()
+    {
+        var state = new ClusterState(new FakeTimeProvider());
+        var node = Node("starting");
+        node.Spec = new V1NodeSpec { ProviderID = "aws:///z2/i-2" };
+        state.UpdateNode(node);
+        var claim = new StateNodeClaim
+        {
+            Name = "default-def",
+            NodePoolName = "default",
+            ProviderId = "aws:///z2/i-2",
+            Requirements = new Requirements(
+                Requirement.In("topology.kubernetes.io/zone", "z2"),
+                Requirement.In("node.kubernetes.io/instance-type", "t3a.small"),
+                Requirement.In("karpenter.sh/nodepool", "default")),
+        };
+        state.UpdateNodeClaim(claim);
+
+        // The kubelet registered it before its labels were synced from the NodeClaim: not every zone, but the claim's.
+        var starting = Assert.Single(state.ExistingNodes());
+        Assert.Equal(["z2"], starting.Requirements.Get("topology.kubernetes.io/zone").Values);
+        Assert.Equal("t3a.small", starting.Requirements.Get("node.kubernetes.io/instance-type").Any());
+        Assert.Equal("starting", starting.Requirements.Get("kubernetes.io/hostname").Any());
+
+        // Initialized: the node's own labels are the truth.
+        state.UpdateNodeClaim(claim with { Initialized = true });
+        Assert.False(Assert.Single(state.ExistingNodes()).Requirements.Has("topology.kubernetes.io/zone"));
+    }
+
+    [Fact]
     public void Synced_waits_for_every_source()
     {
         var state = new ClusterState(new FakeTimeProvider());
