@@ -115,7 +115,7 @@ public sealed partial class SchedulingInputs(ClusterState state, ICloudProvider 
     /// <summary>
     /// One scheduling simulation's input: <paramref name="pods"/> against the cluster's existing nodes and in-flight
     /// NodeClaims (minus <paramref name="excludingNodes"/>, by node or NodeClaim name), its bound pods, DaemonSets,
-    /// volumes and namespaces, and <paramref name="nodePools"/>.
+    /// volumes and namespaces, and <paramref name="nodePools"/>; each pod tries first where it was last nominated.
     /// </summary>
     public SchedulingInput Build(IReadOnlyList<V1Pod> pods, ProvisionableNodePools nodePools, SchedulingOptions options, IReadOnlyCollection<string>? excludingNodes = null)
     {
@@ -132,6 +132,7 @@ public sealed partial class SchedulingInputs(ClusterState state, ICloudProvider 
             Volumes = state.Volumes(),
             NamespaceLabels = state.NamespaceLabels(),
             Options = options,
+            PreferredNodes = state.LastNominations(pods),
         };
     }
 

@@ -140,6 +140,8 @@ internal sealed partial class Solver
         var pods = Prepare(errors);
         Lap("prepare", ref start);
 
+        pods = PlaceOnPreferredNodes(pods);
+
         if (_hinted)
         {
             AssignTypeHints(pods);
@@ -459,6 +461,34 @@ internal sealed partial class Solver
     }
 
     // ---------------------------------------------------------------- the greedy loop
+
+    /// <summary>
+    /// Puts each pod, in queue order, back onto the node or in-flight NodeClaim it was last nominated to
+    /// (<see cref="SchedulingInput.PreferredNodes"/>) when it still fits there; returns the others, in order.
+    /// </summary>
+    private List<PodState> PlaceOnPreferredNodes(List<PodState> pods)
+    {
+        if (_input.PreferredNodes.Count == 0)
+        {
+            return pods;
+        }
+
+        var plan = new Plan();
+        var rest = new List<PodState>(pods.Count);
+        foreach (var pod in pods)
+        {
+            if (_input.PreferredNodes.TryGetValue(SchedulingInput.PodKey(pod.Pod), out var name) && _nodesByName.TryGetValue(name, out var bin) &&
+                bin.Existing && CanAdd(bin, pod, plan) is null)
+            {
+                Commit(bin, pod, plan);
+                continue;
+            }
+
+            rest.Add(pod);
+        }
+
+        return rest;
+    }
 
     private List<PodState> Schedule(List<PodState> queue)
     {

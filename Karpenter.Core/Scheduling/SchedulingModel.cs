@@ -177,6 +177,22 @@ public sealed class SchedulingInput
     public IReadOnlyDictionary<string, IDictionary<string, string>> NamespaceLabels { get; init; } = new Dictionary<string, IDictionary<string, string>>();
 
     public SchedulingOptions Options { get; init; } = new();
+
+    /// <summary>
+    /// Where pods were last nominated (by <see cref="PodKey"/>: the name of an entry of <see cref="ExistingNodes"/>),
+    /// tried before anything else. Pods still pending once their nominations expire go back onto the capacity the plan
+    /// that nominated them made for them: in-flight NodeClaims are sized for exactly their pods, and first fit in a
+    /// different order (or the improvement steps) could spread them so that one no longer fits and a NodeClaim more is
+    /// bought.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> PreferredNodes { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>The key of <paramref name="pod"/> in <see cref="PreferredNodes"/>: <c>namespace/name</c>.</summary>
+    public static string PodKey(V1Pod pod)
+    {
+        ArgumentNullException.ThrowIfNull(pod);
+        return $"{pod.Metadata?.NamespaceProperty ?? "default"}/{pod.Metadata?.Name}";
+    }
 }
 
 /// <summary>A NodeClaim the scheduler decided to create.</summary>

@@ -513,6 +513,30 @@ public sealed class ClusterState
         }
     }
 
+    /// <summary>
+    /// Where each of <paramref name="pods"/> was last nominated, expired or not, while it has not been bound, by
+    /// <see cref="SchedulingInput.PodKey"/>: the name its target has in <see cref="ExistingNodes"/> (a NodeClaim's node
+    /// once it has registered). The scheduler tries it first (<see cref="SchedulingInput.PreferredNodes"/>).
+    /// </summary>
+    public IReadOnlyDictionary<string, string> LastNominations(IEnumerable<V1Pod> pods)
+    {
+        ArgumentNullException.ThrowIfNull(pods);
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        lock (_lock)
+        {
+            foreach (var pod in pods)
+            {
+                var key = Key(pod);
+                if (_podNominations.TryGetValue(key, out var nomination))
+                {
+                    result[key] = _nodeClaims.TryGetValue(nomination.Target, out var claim) ? NodeNameOf(claim) ?? claim.Name : nomination.Target;
+                }
+            }
+        }
+
+        return result;
+    }
+
     /// <summary>Pods bound to nodes (for topology and resource accounting).</summary>
     public IReadOnlyList<BoundPod> BoundPods()
     {
@@ -765,7 +789,7 @@ public sealed class ClusterState
 
     private static bool IsTerminal(V1Pod pod) => pod.Status?.Phase is "Succeeded" or "Failed";
 
-    private static string Key(V1Pod pod) => $"{pod.Metadata?.NamespaceProperty ?? "default"}/{pod.Metadata?.Name}";
+    private static string Key(V1Pod pod) => SchedulingInput.PodKey(pod);
 
     private bool IsNominatedLocked(string podKey, DateTimeOffset now) => _podNominations.TryGetValue(podKey, out var n) && n.Until > now;
 
@@ -789,6 +813,12 @@ public sealed class ClusterState
 
         return (byNode, byProvider);
     }
+
+    /// <summary>The node <paramref name="claim"/> became, if it has registered (by status.nodeName, or by provider ID before that is written).</summary>
+    private string? NodeNameOf(StateNodeClaim claim) =>
+        claim.NodeName is { } name && _nodes.ContainsKey(name) ? name
+        : claim.ProviderId is { } id && _nodeByProviderId.TryGetValue(id, out var byId) ? byId
+        : null;
 
     private static StateNodeClaim? ClaimOf(V1Node node, (Dictionary<string, StateNodeClaim> ByNodeName, Dictionary<string, StateNodeClaim> ByProviderId) index) =>
         index.ByNodeName.TryGetValue(node.Metadata.Name, out var claim) ? claim

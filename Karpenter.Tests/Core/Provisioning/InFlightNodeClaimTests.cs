@@ -17,18 +17,19 @@ public sealed class InFlightNodeClaimTests
     private static readonly string[] Zones = ["zone-a", "zone-b", "zone-c"];
 
     /// <summary>
-    /// t3/t3a-like burstable types in three zones. Spot is cheapest in zone-a, so a NodeClaim whose zone is left open
+    /// t3/t3a-like burstable types in three zones, with the allocatable the AWS provider gives them (CPU and memory net
+    /// of kube-reserved and the VM overhead). Spot is cheapest in zone-a, so a NodeClaim whose zone is left open
     /// launches there.
     /// </summary>
     private static IReadOnlyList<InstanceType> Burstable() =>
     [
-        Type("t3a.micro", 2000, 1L << 30, 4, 0.0094m),
-        Type("t3.micro", 2000, 1L << 30, 4, 0.0104m),
-        Type("t3a.small", 2000, 2L << 30, 8, 0.0188m),
-        Type("t3.small", 2000, 2L << 30, 11, 0.0208m),
-        Type("t3a.medium", 2000, 4L << 30, 17, 0.0376m),
-        Type("t3a.large", 2000, 8L << 30, 35, 0.0752m),
-        Type("t3a.xlarge", 4000, 16L << 30, 58, 0.1504m),
+        Type("t3a.micro", 2040, 558L << 20, 4, 0.0094m),
+        Type("t3.micro", 2040, 558L << 20, 4, 0.0104m),
+        Type("t3a.small", 2040, 1428L << 20, 11, 0.0188m),
+        Type("t3.small", 2040, 1428L << 20, 11, 0.0208m),
+        Type("t3a.medium", 2040, 3320L << 20, 17, 0.0376m),
+        Type("t3a.large", 2040, 7200L << 20, 35, 0.0752m),
+        Type("t3a.xlarge", 4040, 14800L << 20, 58, 0.1504m),
     ];
 
     private static InstanceType Type(string name, long cpuMilli, long memory, long pods, decimal onDemand)
@@ -77,6 +78,20 @@ public sealed class InFlightNodeClaimTests
     }
 
     [Fact]
+    public async Task The_default_scenarios_first_scale_up_goes_back_onto_its_NodeClaims_before_they_launch()
+    {
+        await using var env = await StartAsync(Burstable());
+        await env.ExpectNodePoolAsync(NodePool());
+        await ExpectDaemonSetAsync(env, "150m");
+        var pods = await env.ExpectPendingAsync([
+            .. Enumerable.Range(0, 10).Select(_ => env.Pod("250m", "256Mi")),
+            .. Enumerable.Range(0, 6).Select(_ => Api(env)),
+        ]);
+
+        await ExpectNoSecondLaunchAsync(env, pods, launch: false);
+    }
+
+    [Fact]
     public async Task A_spread_pod_pins_its_NodeClaim_to_the_zone_the_plan_chose()
     {
         await using var env = await StartAsync(Burstable());
@@ -92,18 +107,18 @@ public sealed class InFlightNodeClaimTests
     }
 
     /// <summary>
-    /// Provisions <paramref name="pods"/>, launches every NodeClaim (as the lifecycle controller records a launch: the
+    /// Provisions <paramref name="pods"/>, launches every NodeClaim unless told not to (as the lifecycle controller records a launch: the
     /// type, zone and capacity type as labels, the capacity in the status), registers a node for every other one when
     /// <paramref name="register"/> says so (none initialized), lets the
     /// nominations expire, and provisions again: the same NodeClaims, every pod nominated back onto them.
     /// </summary>
-    private static async Task ExpectNoSecondLaunchAsync(ProvisioningEnvironment env, IReadOnlyList<V1Pod> pods, bool register = false)
+    private static async Task ExpectNoSecondLaunchAsync(ProvisioningEnvironment env, IReadOnlyList<V1Pod> pods, bool launch = true, bool register = false)
     {
         await env.ReconcileAsync();
         var first = await env.NodeClaimsAsync();
         Assert.NotEmpty(first);
         var registered = 0;
-        foreach (var (claim, i) in first.Select((c, i) => (c, i)))
+        foreach (var (claim, i) in first.Select((c, i) => (c, i)).Where(_ => launch))
         {
             var launched = await LaunchAsync(env, claim);
             if (register && i % 2 == 0)
@@ -113,7 +128,7 @@ public sealed class InFlightNodeClaimTests
             }
         }
 
-        await Eventually(() => env.State.NodeClaims().Count(c => c.ProviderId is not null && !c.Allocatable.IsZero) == first.Count, "the state sees every NodeClaim launched");
+        await Eventually(() => env.State.NodeClaims().Count(c => c.ProviderId is not null && !c.Allocatable.IsZero) == (launch ? first.Count : 0), "the state sees the NodeClaims launched");
         await Eventually(() => env.State.NodeCount == registered, "the state sees the nodes registered");
         env.Clock.Advance(env.Provisioner.NominationWindow);
         Assert.Equal(pods.Count, env.State.PendingPods().Count);
@@ -182,14 +197,40 @@ public sealed class InFlightNodeClaimTests
         return pod;
     }
 
-    private static Action<V1PodSpec> ZoneSpread(string app) => spec =>
+    /// <summary>A DaemonSet whose pod requests <paramref name="cpu"/> on every node (as the simulated cluster's kube-proxy and CNI).</summary>
+    private static async Task ExpectDaemonSetAsync(ProvisioningEnvironment env, string cpu)
+    {
+        var template = env.Pod(cpu, "0", name: "agent");
+        await env.Client.CreateAsync(new V1DaemonSet
+        {
+            ApiVersion = "apps/v1",
+            Kind = "DaemonSet",
+            Metadata = new V1ObjectMeta { Name = "agent", NamespaceProperty = "kube-system" },
+            Spec = new V1DaemonSetSpec
+            {
+                Selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = "agent" } },
+                Template = new V1PodTemplateSpec { Metadata = new V1ObjectMeta { Labels = new Dictionary<string, string> { ["app"] = "agent" } }, Spec = template.Spec },
+            },
+        });
+        await Eventually(() => env.State.DaemonSetPods().Count == 1, "the state sees the DaemonSet");
+    }
+
+    /// <summary>A 500m/1Gi pod of app <c>api</c>, spread over zones with maxSkew 1 (ScheduleAnyway), as the default scenario's.</summary>
+    private static V1Pod Api(ProvisioningEnvironment env)
+    {
+        var pod = env.Pod("500m", "1Gi", spec: ZoneSpread("api", "ScheduleAnyway"));
+        pod.Metadata.Labels = new Dictionary<string, string> { ["app"] = "api" };
+        return pod;
+    }
+
+    private static Action<V1PodSpec> ZoneSpread(string app, string whenUnsatisfiable = "DoNotSchedule") => spec =>
         spec.TopologySpreadConstraints =
         [
             new V1TopologySpreadConstraint
             {
                 MaxSkew = 1,
                 TopologyKey = Labels.TopologyZone,
-                WhenUnsatisfiable = "DoNotSchedule",
+                WhenUnsatisfiable = whenUnsatisfiable,
                 LabelSelector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = app } },
             },
         ];
