@@ -27,13 +27,16 @@ public sealed class OperatorScenarioTests(ITestOutputHelper output)
         ExpectNoLeakedInstances(run);
         ExpectWithinLimits(run, "general-purpose", cpu: 1000);
 
-        // Against the configuration-LP bound (whole pods per node), cost ÷ bound at the settled peak measured 1.07 (1.12
-        // averaged over the settled samples) at load 20; against the covering LP it was 1.16 to 1.27 (1.89 once at load 30
-        // when the paced clock hit its floor), and the configuration bound is 4 to 8 % above that one here. The fresh plan
-        // is 1.02 × the bound (12 × t3a.small and 4 × t3a.xlarge spot); cost ÷ fresh plan 1.05 (1.06 to 1.16 earlier): the
-        // cluster grows batch by batch and, spot nodes being replaceable only under the SpotToSpotConsolidation gate (off
-        // by default, as upstream), consolidation can only delete. The margin is for a loaded machine.
-        ExpectNearTheBoundOnceSettled(run.Report, within: 1.4, planWithin: 1.10);
+        // Cost ÷ bound at the settled peak (the last settled sample at peak demand, after the 20m spot interruption's
+        // replacements) measured 1.11 at load 16 before the in-flight fixes, then 1.08, 1.08 (load ~15), 1.09, 1.10
+        // (load 4), and 1.08 in `make run` at 60x (1.07 before the interruption): the fresh plan is 1.02 × the bound
+        // (12 × t3a.small and 4 × t3a.xlarge spot) and the cluster 1.06 to 1.08 × the plan, running a t3.micro or one or
+        // two t3.small more, grown for single pods the simulated kube-scheduler bound away from Karpenter's nominations
+        // (and for the pods the interruption drained, in batches paced by their PDBs). Spot nodes being
+        // replaceable only under the SpotToSpotConsolidation gate (off by default, as upstream, and in the seed NodePool
+        // as it is), consolidation can delete them but not merge them. The goal is 1.10; the margin to 1.20 is for
+        // a loaded 2-core machine, where that remainder varies from run to run.
+        ExpectNearTheBoundOnceSettled(run.Report, within: 1.20, planWithin: 1.10);
 
         // The scale-down (35m and 40m) is consolidated: Karpenter disrupts nodes after it and fewer remain.
         var peakNodes = run.Report.Samples.Max(s => s.Nodes);
@@ -136,9 +139,10 @@ public sealed class OperatorScenarioTests(ITestOutputHelper output)
         // Cost ÷ bound at the settled peak measured 1.00 (before the bound knew about zone spread: 1.25; against the
         // covering LP alone: 1.53, 1.63, 1.63, 1.93). The fresh plan (2 × t3a.small + 1 × t3.micro spot per zone) is
         // 1.00 × the bound, which holds five pods in every zone on whole nodes (it was 1.11 while the bound bought 2.5
-        // fractional t3a.small per zone). The cluster is 1.00–1.07 × the plan (1.26 once at load 30, effective speed
-        // 29x: t3.micro nodes grown in small batches that spot nodes' consolidation can delete but not merge).
-        ExpectNearTheBoundOnceSettled(run.Report, within: 1.6, planWithin: 1.1);
+        // fractional t3a.small per zone). The cluster measured 1.00 × the plan in seven runs at loads 3 to 16 once the
+        // simulated control plane's bursts ran at real speed and re-solved pods went back to their in-flight NodeClaims
+        // (before: 1.00 to 1.07, 1.26 once at load 30, from t3.micro nodes grown for split batches).
+        ExpectNearTheBoundOnceSettled(run.Report, within: 1.10, planWithin: 1.10);
     }
 
     private sealed record Run(RunReport Report, IReadOnlyList<string> Leaked, IReadOnlyDictionary<string, long> PeakMilliCpu);
