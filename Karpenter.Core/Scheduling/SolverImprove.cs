@@ -52,7 +52,10 @@ internal sealed partial class Solver
 
     /// <summary>
     /// Merges planned NodeClaims of one NodePool and requirement set whose pods no hostname topology counts, cheapest
-    /// first, into one larger instance type whenever that costs less than the NodeClaims it replaces.
+    /// first, into one larger instance type whenever that costs less than the NodeClaims it replaces. Under NodePool
+    /// limits the merged NodeClaim holds the reservations of those it replaces, so it may take any instance type within
+    /// their sum: a NodeClaim opened when an earlier one had reserved most of the limit is narrowed to small types,
+    /// and intersecting that narrowed mask would keep every merge out of the larger types.
     /// </summary>
     private bool Merge()
     {
@@ -67,7 +70,9 @@ internal sealed partial class Solver
             while (i < claims.Count - 1 && !OutOfBudget)
             {
                 var host = claims[i];
-                var mask = (ulong[])host.Mask.Clone();
+                var mask = host.Mask;
+                var allowed = template.MaskWithoutLimits(host);
+                var reserved = host.Reserved;
                 var used = host.Used;
                 var cost = template.Prices[host.Cur];
                 var taken = new List<Bin>();
@@ -76,12 +81,14 @@ internal sealed partial class Solver
                 {
                     _work++;
                     var other = claims[j];
-                    var merged = (ulong[])mask.Clone();
-                    for (var w = 0; w < merged.Length; w++)
+                    var both = (ulong[])allowed.Clone();
+                    var otherAllowed = template.MaskWithoutLimits(other);
+                    for (var w = 0; w < both.Length; w++)
                     {
-                        merged[w] &= other.Mask[w];
+                        both[w] &= otherAllowed[w];
                     }
 
+                    var merged = template.WithinReserved(both, reserved + other.Reserved);
                     var t = template.Cheapest(merged, used + other.Used, 0);
                     if (t < 0 || HostPortsClash(host, taken, other))
                     {
@@ -91,15 +98,17 @@ internal sealed partial class Solver
                     var newCost = template.Prices[t];
                     if (newCost < cost + template.Prices[other.Cur])
                     {
-                        (mask, used, cost, cur) = (merged, used + other.Used, newCost, t);
+                        (mask, allowed, reserved, used, cost, cur) = (merged, both, reserved + other.Reserved, used + other.Used, newCost, t);
                         taken.Add(other);
                     }
                 }
 
                 if (taken.Count > 0)
                 {
+                    host.Reserved = reserved;
                     foreach (var other in taken)
                     {
+                        other.Reserved = default;
                         foreach (var pod in other.Pods.ToList())
                         {
                             Remove(other, pod);

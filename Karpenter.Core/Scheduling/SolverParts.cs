@@ -197,6 +197,12 @@ internal sealed class Bin(int id)
     public int Cur { get; set; }
 
     /// <summary>
+    /// Planned NodeClaims of a NodePool with limits: what this NodeClaim holds of them (the largest instance type it
+    /// could become when it was opened, which narrowed its <see cref="Mask"/> to what the limits then left).
+    /// </summary>
+    public Resources Reserved { get; set; }
+
+    /// <summary>
     /// Planned NodeClaims opened during the greedy pass: an instance type, at least as large as <see cref="Cur"/>, whose
     /// room later pods may fill at no extra cost (the NodeClaim is sized for an efficient type, then shrunk to the
     /// cheapest type that fits what it got); -1 for none.
@@ -769,10 +775,66 @@ internal sealed class Template
         if (Remaining is { } remaining)
         {
             Remaining = remaining - _pendingReserve;
+            bin.Reserved = _pendingReserve;
             _limitMask = null;
         }
 
         return bin;
+    }
+
+    /// <summary>
+    /// The instance types <paramref name="bin"/>'s pods allow, without the narrowing the NodePool's limits made when it
+    /// was opened: with limits, from its requirement set and its pods' shapes; without, its mask as it is.
+    /// </summary>
+    public ulong[] MaskWithoutLimits(Bin bin)
+    {
+        if (Remaining is null)
+        {
+            return bin.Mask;
+        }
+
+        var mask = (ulong[])ReqMask(bin.ReqId).Clone();
+        foreach (var pod in bin.Pods)
+        {
+            var shapeMask = ForShape(pod.Shape).Mask;
+            for (var w = 0; w < Words; w++)
+            {
+                mask[w] &= shapeMask[w];
+            }
+        }
+
+        return mask;
+    }
+
+    /// <summary>
+    /// <paramref name="mask"/> without the instance types larger, in some resource the NodePool limits, than
+    /// <paramref name="reserved"/> (what the NodeClaims one NodeClaim replaces held of the limits); as it is without limits.
+    /// </summary>
+    public ulong[] WithinReserved(ulong[] mask, Resources reserved)
+    {
+        if (Remaining is null)
+        {
+            return mask;
+        }
+
+        var result = (ulong[])mask.Clone();
+        foreach (var name in Pool.Limits!.Value.Names)
+        {
+            if (name == ResourceNames.Nodes)
+            {
+                continue;
+            }
+
+            for (var t = 0; t < Types.Length; t++)
+            {
+                if (Types[t].Capacity.Get(name) > reserved.Get(name))
+                {
+                    result[t >> 6] &= ~(1UL << (t & 63));
+                }
+            }
+        }
+
+        return result;
     }
 
     private ulong[]? LimitMask()
