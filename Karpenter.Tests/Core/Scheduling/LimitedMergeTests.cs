@@ -4,8 +4,8 @@ using Karpenter.Core.Scheduling;
 using Karpenter.Entities.WellKnown;
 using Karpenter.Sim.Aws;
 using Karpenter.Sim.Aws.Catalog;
-using AwsWorld = Karpenter.Sim.Aws.World.AwsWorld;
 using static Karpenter.Tests.Core.Scheduling.SchedulingFixture;
+using AwsWorld = Karpenter.Sim.Aws.World.AwsWorld;
 
 namespace Karpenter.Tests.Core.Scheduling;
 
