@@ -8,18 +8,13 @@ internal static class Kubectl
 {
     public static async Task<(int Exit, string Out, string Err)> RunAsync(string kubeconfig, string cacheDirectory, IEnumerable<string> args)
     {
-        var start = new ProcessStartInfo(KubectlFidelityTests.FindKubectl()!) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(KubectlFidelityTests.FindKubectl()!);
         foreach (var arg in new[] { "--kubeconfig", kubeconfig, "--cache-dir", cacheDirectory }.Concat(args))
         {
             start.ArgumentList.Add(arg);
         }
 
-        using var process = Process.Start(start)!;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var error = process.StandardError.ReadToEndAsync(timeout.Token);
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output, await error);
+        return await ToolProcess.RunAsync(start);
     }
 
     /// <summary>As <see cref="RunAsync"/>, failing the test unless kubectl exits 0; returns its output.</summary>

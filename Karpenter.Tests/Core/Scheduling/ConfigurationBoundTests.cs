@@ -4,6 +4,7 @@ using Karpenter.Core.CloudProvider.Fake;
 using Karpenter.Core.Scheduling;
 using Karpenter.Core.Scheduling.Bounds;
 using Karpenter.Entities.WellKnown;
+using Karpenter.Tests.Support;
 using static Karpenter.Tests.Core.Scheduling.SchedulingFixture;
 
 namespace Karpenter.Tests.Core.Scheduling;
@@ -76,7 +77,8 @@ public sealed class ConfigurationBoundTests
             .Select(_ => k.Exclusive ? Exclusive($"{k.Cpu}m", $"{k.Mem}Mi", $"app{i}") : Pod($"{k.Cpu}m", $"{k.Mem}Mi"))).ToList();
         var pool = Pool(types: types);
 
-        var optimum = BruteForce(types, kinds);
+        var optimum = new ExactPacking(types, t => (double)t.Offerings.Min(o => o.Price), [.. kinds.Select(k => (k.Cpu, k.Mem, k.Exclusive))])
+            .Cheapest([.. kinds.Select(k => k.Count)]);
         var bound = CostLowerBound.Compute(pods, [pool]);
         var early = CostLowerBound.Compute(pods, [pool], null, new ConfigurationBudget { MaxIterations = 1, TypesPerIteration = 1, KnapsackNodes = 2 });
 
@@ -109,77 +111,5 @@ public sealed class ConfigurationBoundTests
         Assert.True(full.Configuration <= full.ConfigurationMaster + 1e-6);
         Assert.True(full.Configuration <= (double)result.Price + 1e-9);
         Assert.True(full.Configuration >= full.Lp - 1e-9);
-    }
-
-    /// <summary>The cheapest multiset of nodes holding every pod: a DP over the counts still to place, one node at a time.</summary>
-    private static double BruteForce(List<InstanceType> types, List<(int Cpu, int Mem, int Count, bool Exclusive)> kinds)
-    {
-        var memo = new Dictionary<string, double>(StringComparer.Ordinal);
-
-        double Best(int[] left)
-        {
-            if (left.All(n => n == 0))
-            {
-                return 0;
-            }
-
-            var key = string.Join(",", left);
-            if (memo.TryGetValue(key, out var cached))
-            {
-                return cached;
-            }
-
-            var best = double.PositiveInfinity;
-            foreach (var type in types)
-            {
-                var price = (double)type.Offerings.Min(o => o.Price);
-                var avail = type.Allocatable;
-                foreach (var take in Patterns(left, 0))
-                {
-                    if (take.All(k => k == 0))
-                    {
-                        continue;
-                    }
-
-                    long cpu = 0, mem = 0, pods = 0;
-                    for (var i = 0; i < kinds.Count; i++)
-                    {
-                        cpu += (long)kinds[i].Cpu * take[i];
-                        mem += ((long)kinds[i].Mem << 20) * take[i];
-                        pods += take[i];
-                    }
-
-                    if (cpu <= avail.CpuMilli && mem <= avail.Memory && pods <= avail.Pods)
-                    {
-                        best = Math.Min(best, price + Best([.. left.Zip(take, (l, k) => l - k)]));
-                    }
-                }
-            }
-
-            memo[key] = best;
-            return best;
-        }
-
-        IEnumerable<int[]> Patterns(int[] left, int i)
-        {
-            if (i == left.Length)
-            {
-                yield return new int[left.Length];
-                yield break;
-            }
-
-            var max = kinds[i].Exclusive ? Math.Min(1, left[i]) : left[i];
-            foreach (var rest in Patterns(left, i + 1))
-            {
-                for (var k = 0; k <= max; k++)
-                {
-                    var p = (int[])rest.Clone();
-                    p[i] = k;
-                    yield return p;
-                }
-            }
-        }
-
-        return Best([.. kinds.Select(k => k.Count)]);
     }
 }

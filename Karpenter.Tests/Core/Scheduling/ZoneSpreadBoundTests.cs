@@ -4,6 +4,7 @@ using Karpenter.Core.CloudProvider.Fake;
 using Karpenter.Core.Scheduling;
 using Karpenter.Core.Scheduling.Bounds;
 using Karpenter.Entities.WellKnown;
+using Karpenter.Tests.Support;
 using static Karpenter.Tests.Core.Scheduling.SchedulingFixture;
 
 namespace Karpenter.Tests.Core.Scheduling;
@@ -276,74 +277,13 @@ public sealed class ZoneSpreadBoundTests
 
     /// <summary>
     /// The cheapest placement over <paramref name="zones"/> zones: every split of each kind's pods over the zones (the
-    /// spread kind's, Skew > 0, within its skew), each zone packed by a dynamic program over the pods still to place.
+    /// spread kind's, Skew > 0, within its skew), each zone packed exactly (<see cref="ExactPacking"/>).
     /// </summary>
     private static double BruteForce(IReadOnlyList<InstanceType> types, List<(int Cpu, int Mem, int Count, int Skew)> kinds, int zones)
     {
-        var memo = new Dictionary<string, double>(StringComparer.Ordinal);
-
-        double Pack(int zone, int[] left)
-        {
-            if (left.All(n => n == 0))
-            {
-                return 0;
-            }
-
-            var key = zone + ":" + string.Join(",", left);
-            if (memo.TryGetValue(key, out var cached))
-            {
-                return cached;
-            }
-
-            var best = double.PositiveInfinity;
-            foreach (var type in types)
-            {
-                var price = (double)type.Offerings.Single(o => o.Zone == Zones[zone]).Price;
-                var avail = type.Allocatable;
-                foreach (var take in Takes(left, 0))
-                {
-                    if (take.All(k => k == 0))
-                    {
-                        continue;
-                    }
-
-                    long cpu = 0, mem = 0, pods = 0;
-                    for (var i = 0; i < kinds.Count; i++)
-                    {
-                        cpu += (long)kinds[i].Cpu * take[i];
-                        mem += ((long)kinds[i].Mem << 20) * take[i];
-                        pods += take[i];
-                    }
-
-                    if (cpu <= avail.CpuMilli && mem <= avail.Memory && pods <= avail.Pods)
-                    {
-                        best = Math.Min(best, price + Pack(zone, [.. left.Zip(take, (l, k) => l - k)]));
-                    }
-                }
-            }
-
-            memo[key] = best;
-            return best;
-        }
-
-        static IEnumerable<int[]> Takes(int[] left, int i)
-        {
-            if (i == left.Length)
-            {
-                yield return new int[left.Length];
-                yield break;
-            }
-
-            foreach (var rest in Takes(left, i + 1))
-            {
-                for (var k = 0; k <= left[i]; k++)
-                {
-                    var p = (int[])rest.Clone();
-                    p[i] = k;
-                    yield return p;
-                }
-            }
-        }
+        var packers = Enumerable.Range(0, zones)
+            .Select(z => new ExactPacking(types, t => (double)t.Offerings.Single(o => o.Zone == Zones[z]).Price, [.. kinds.Select(k => (k.Cpu, k.Mem, false))]))
+            .ToArray();
 
         static IEnumerable<int[]> Splits(int n, int parts)
         {
@@ -368,7 +308,7 @@ public sealed class ZoneSpreadBoundTests
         {
             if (kind == kinds.Count)
             {
-                best = Math.Min(best, Enumerable.Range(0, zones).Sum(z => Pack(z, perZone[z])));
+                best = Math.Min(best, Enumerable.Range(0, zones).Sum(z => packers[z].Cheapest(perZone[z])));
                 return;
             }
 

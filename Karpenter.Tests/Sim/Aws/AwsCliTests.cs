@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Karpenter.Sim.Aws.World;
+using Karpenter.Tests.Support;
 
 namespace Karpenter.Tests.Sim.Aws;
 
@@ -71,12 +72,7 @@ public sealed class AwsCliTests
 
     private static async Task<(int ExitCode, string Output, string Error)> RunAsync(EmulatorHarness h, params string[] args)
     {
-        var start = new ProcessStartInfo("aws")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var start = new ProcessStartInfo("aws");
         foreach (var arg in args.Concat(["--endpoint-url", h.Emulator.ServiceUrl.ToString(), "--output", "json"]))
         {
             start.ArgumentList.Add(arg);
@@ -89,11 +85,6 @@ public sealed class AwsCliTests
         start.Environment["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null";
         start.Environment["AWS_MAX_ATTEMPTS"] = "1";
         start.Environment.Remove("AWS_PROFILE");
-        using var process = Process.Start(start)!;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var output = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var error = process.StandardError.ReadToEndAsync(timeout.Token);
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output, await error);
+        return await ToolProcess.RunAsync(start);
     }
 }
